@@ -1,0 +1,38 @@
+"""The core object both the CLI and the API use: settings, embedder and index, opened lazily.
+
+Opening the index means importing chromadb and (for the default backend) loading a 70 MB model,
+so nothing happens until a command actually needs it.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from assistant.embedders import Embedder, build_embedder
+from assistant.settings import Settings, get_settings
+from vectorstore.store import ChromaStore, open_store
+
+if TYPE_CHECKING:
+    from assistant.retrieval.retriever import HybridRetriever
+
+
+class Core:
+    """Process-wide handles. Cheap to create; each part is built on first use."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return build_embedder(self.settings)
+
+    @cached_property
+    def store(self) -> ChromaStore:
+        return open_store(self.settings, self.embedder.info())
+
+    @cached_property
+    def retriever(self) -> HybridRetriever:
+        from assistant.retrieval.retriever import HybridRetriever
+
+        return HybridRetriever(self.store, self.embedder, self.settings)

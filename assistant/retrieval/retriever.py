@@ -1,0 +1,131 @@
+"""The hybrid retriever: dense search in Chroma plus BM25, fused, boosted, expanded.
+
+Every search reads the document registry once: it yields both the version keys the caller may see
+(the audience rule, enforced on both sides) and the signature that keeps the BM25 index in step
+with Chroma.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Literal
+
+from assistant.embedders import Embedder
+from assistant.retrieval.fusion import rrf, structure_match
+from assistant.retrieval.hints import analyse
+from assistant.retrieval.passage import Passage
+from assistant.settings import Settings
+from vectorstore.filters import SearchFilter, chunk_allowed
+from vectorstore.lexical import LexicalIndex
+from vectorstore.records import StoredChunk
+from vectorstore.store import ChromaStore
+
+Mode = Literal["hybrid", "dense", "bm25"]
+
+
+class HybridRetriever:
+    """Ranks passages for a question under a filter. Thread-safe; one per process is enough."""
+
+    def __init__(self, store: ChromaStore, embedder: Embedder, settings: Settings) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+        self.lexical = LexicalIndex(settings.languages)
+
+    def _all_chunks(self) -> list[StoredChunk]:
+        return self.store.chunks_where(SearchFilter(audience="staff"))
+
+    def search(
+        self,
+        query: str,
+        flt: SearchFilter,
+        *,
+        k: int | None = None,
+        mode: Mode | None = None,
+        expand: bool | None = None,
+    ) -> list[Passage]:
+        """Top passages for ``query`` that ``flt`` admits, best first."""
+        s = self.settings
+        k = k or s.retrieval_k
+        mode = mode or s.retrieval_mode
+        expand = s.neighbour_expansion if expand is None else expand
+        query = query.strip()
+        if not query:
+            return []
+        registry = self.store.documents()
+        allowed_keys = {d.version_key for d in registry if flt.allows_document(d)}
+        if not allowed_keys:
+            return []
+        n = max(s.retrieval_candidates, k)
+        signature = tuple(sorted(d.version_key for d in registry))
+
+        dense: list[tuple[StoredChunk, float]] = []
+        if mode in ("hybrid", "dense"):
+            vector = self.embedder.embed_query(query)
+            dense = self.store.query(vector, n, flt, allowed=sorted(allowed_keys))
+        lexical: list[tuple[StoredChunk, float]] = []
+        if mode in ("hybrid", "bm25"):
+            self.lexical.ensure(signature, self._all_chunks)
+            visible = [c.chunk_id for c in self.lexical.chunks if chunk_allowed(flt, c, allowed_keys)]
+            lexical = self.lexical.search(query, n, visible)
+
+        chunks = {c.chunk_id: c for c, _ in dense + lexical}
+        # Defence in depth: whatever a side returned, nothing outside the filter passes.
+        chunks = {cid: c for cid, c in chunks.items() if chunk_allowed(flt, c, allowed_keys)}
+        dense_scores = {c.chunk_id: sc for c, sc in dense}
+        lexical_scores = {c.chunk_id: sc for c, sc in lexical}
+        fused = rrf(
+            [
+                (s.dense_weight if mode != "bm25" else 0.0, [c.chunk_id for c, _ in dense]),
+                (s.lexical_weight if mode != "dense" else 0.0, [c.chunk_id for c, _ in lexical]),
+            ],
+            k=s.rrf_k,
+        )
+        hints = analyse(query)
+        if not hints.empty and s.structure_boost > 0:
+            for cid in fused:
+                if cid in chunks:
+                    fused[cid] *= 1.0 + s.structure_boost * structure_match(chunks[cid], hints)
+        ranked = sorted(
+            (cid for cid in fused if cid in chunks), key=lambda cid: (-fused[cid], cid)
+        )[:k]
+        passages = [
+            Passage(chunks[cid], fused[cid], dense_scores.get(cid), lexical_scores.get(cid))
+            for cid in ranked
+        ]
+        if expand:
+            passages = self._expand(passages, flt, allowed_keys, signature)
+        return passages
+
+    def _expand(
+        self,
+        passages: list[Passage],
+        flt: SearchFilter,
+        allowed_keys: set[str],
+        signature: tuple[str, ...],
+    ) -> list[Passage]:
+        """Add the adjacent chunks of list hits when they continue the same section (a
+        milestone list split across chunks), right after the hit that pulled them in."""
+        if not any(p.chunk.kind == "list" for p in passages):
+            return passages
+        self.lexical.ensure(signature, self._all_chunks)
+        by_position = {(c.doc_id, c.index): c for c in self.lexical.chunks}
+        seen = {p.chunk_id for p in passages}
+        out: list[Passage] = []
+        for p in passages:
+            out.append(p)
+            if p.chunk.kind != "list" or p.expanded_from:
+                continue
+            for offset in (-1, 1):
+                neighbour = by_position.get((p.chunk.doc_id, p.chunk.index + offset))
+                if (
+                    neighbour is None
+                    or neighbour.chunk_id in seen
+                    or neighbour.section_path != p.chunk.section_path
+                    or not chunk_allowed(flt, neighbour, allowed_keys)
+                ):
+                    continue
+                seen.add(neighbour.chunk_id)
+                out.append(replace(p, chunk=neighbour, score=p.score * 0.9, dense=None,
+                                   lexical=None, expanded_from=p.chunk_id))
+        return out

@@ -1,0 +1,1 @@
+"""Ingestion: turns files into clean, structured chunks (loaders, cleaning, structure, chunking)."""

@@ -1,0 +1,59 @@
+"""Opening Chroma: embedded (``PersistentClient``) by default, a server (``HttpClient``) when
+``chroma_url`` is set. chromadb is imported here only, and lazily, because it is slow to import.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from urllib.parse import urlparse
+
+from assistant.errors import StoreError, StoreUnavailable
+from assistant.settings import Settings
+
+
+def open_client(settings: Settings):
+    """A chromadb client for the configured store; :class:`StoreUnavailable` when unreachable."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if not url.hostname:
+            raise StoreError(f"invalid chroma_url {settings.chroma_url!r}")
+        with translate_errors(f"Chroma server at {settings.chroma_url}"):
+            client = chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+            client.heartbeat()
+            return client
+    path = settings.chroma_path
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreUnavailable(f"cannot create the data directory {path}: {exc}") from exc
+    with translate_errors(f"embedded Chroma at {path}"):
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def _is_connection_problem(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    markers = ("connect", "timeout", "timed out", "unavailable", "refused", "could not", "readonly",
+               "read-only", "disk", "permission", "no space")
+    return any(m in text for m in markers)
+
+
+@contextmanager
+def translate_errors(where: str):
+    """Turn chromadb and transport failures into our errors, with a message saying where."""
+    try:
+        yield
+    except (StoreError,):
+        raise
+    except Exception as exc:  # chromadb raises many unrelated types; keep the edge in one place
+        if _is_connection_problem(exc):
+            raise StoreUnavailable(f"{where} is not available: {exc}") from exc
+        raise StoreError(f"{where} failed: {exc}") from exc
