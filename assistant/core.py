@@ -14,6 +14,7 @@ from assistant.settings import Settings, get_settings
 from vectorstore.store import ChromaStore, open_store
 
 if TYPE_CHECKING:
+    from assistant.answering.service import AnswerService
     from assistant.retrieval.retriever import HybridRetriever
 
 
@@ -36,3 +37,14 @@ class Core:
         from assistant.retrieval.retriever import HybridRetriever
 
         return HybridRetriever(self.store, self.embedder, self.settings)
+
+    @cached_property
+    def answers(self) -> AnswerService:
+        from assistant.answering.extractive import ExtractiveGenerator
+        from assistant.answering.service import AnswerService, build_generator
+
+        generator = build_generator(self.settings, self.embedder)
+        fallback = None
+        if generator.name != "extractive" and self.settings.llm_fallback_extractive:
+            fallback = ExtractiveGenerator(self.settings.languages)
+        return AnswerService(self.settings, self.retriever, generator, fallback)

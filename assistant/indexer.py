@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from assistant.embedders import Embedder
@@ -127,7 +127,7 @@ def prepare_document(
     cleaned = clean(loaded)
     if not cleaned.text.strip():
         raise IngestionError(f"{path.name}: no text left after cleaning", path=str(path))
-    meta = document_meta(path, entry, loaded, cleaned.text, languages=settings.languages)
+    meta = document_meta(path, entry, replace(loaded, text=cleaned.text), languages=settings.languages)
     sections = outline(cleaned)
     chunks = chunk_document(
         meta,

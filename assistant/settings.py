@@ -79,6 +79,73 @@ class Settings(BaseSettings):
     )
     neighbour_expansion: bool = Field(True, description="Pull in adjacent list chunks of a hit.")
 
+    # --- answering -----------------------------------------------------------------------
+    generator: Literal["extractive", "llm"] = Field("extractive", description="Answer backend.")
+    llm_base_url: str = Field(
+        "http://127.0.0.1:11434/v1", description="OpenAI-compatible endpoint (Ollama, vLLM, …)."
+    )
+    llm_model: str = Field("llama3.1", description="Model name at the endpoint.")
+    llm_api_key: SecretStr = Field(SecretStr("not-needed"), description="Endpoint API key.")
+    llm_timeout_s: float = Field(30.0, gt=0, description="Per-request timeout of the LLM call.")
+    llm_temperature: float = Field(0.1, ge=0, le=2)
+    llm_max_tokens: int = Field(700, ge=16, le=8192)
+    llm_fallback_extractive: bool = Field(
+        True, description="When the LLM fails or times out, answer extractively instead."
+    )
+    abstain_min_dense: float = Field(
+        0.80, ge=0, le=1, description="Below this top cosine similarity the answer abstains…"
+    )
+    abstain_min_coverage: float = Field(
+        0.5, ge=0, le=1, description="…unless this share of the question's terms is found."
+    )
+    max_question_chars: int = Field(2000, ge=10, description="Longest question accepted.")
+    max_history_messages: int = Field(20, ge=0, description="Earlier turns considered.")
+
+    # --- api -----------------------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Address `serve` binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `serve` listens on.")
+    workers: int = Field(
+        1, ge=1, le=64, description="Worker processes of `serve` (>1 needs or starts a Chroma server)."
+    )
+    api_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description='Extra API keys, each "role:name:scrypt.…" (printed by `keys create '
+        "--for-settings`) or \"role:name:SECRET\" (a plain secret of 20+ characters); role is "
+        "staff or admin. Keys made by `keys create` live in data_dir/keys.json instead.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins (scheme://host[:port]) allowed to call the API from a browser.",
+    )
+    rate_limit_per_minute: int = Field(
+        60, ge=0, description="Requests per minute per client IP for public callers (0: no limit)."
+    )
+    rate_limit_staff_per_minute: int = Field(
+        0, ge=0, description="Requests per minute per API key for staff (0: no limit)."
+    )
+    max_body_bytes: int = Field(
+        1_000_000, ge=1024, description="Largest request body (JSON) the API reads."
+    )
+    max_upload_bytes: int = Field(
+        100_000_000, ge=1024, description="Largest multipart upload request (all files together)."
+    )
+    max_upload_files: int = Field(20, ge=1, le=1000, description="Most files in one upload.")
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _explicit_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            scheme, sep, rest = origin.partition("://")
+            if origin == "*" or not sep or scheme not in ("http", "https") or not rest:
+                raise ValueError(
+                    f"cors_origins must list origins like https://example.org, not {origin!r}"
+                )
+            if "/" in rest.rstrip("/"):
+                raise ValueError(f"a CORS origin has no path: {origin!r}")
+        return [o.rstrip("/") for o in value]
+
+    # --- end api -------------------------------------------------------------------------
+
     @field_validator("collection")
     @classmethod
     def _collection_name(cls, value: str) -> str:

@@ -28,9 +28,10 @@ def list_documents(
     if as_json:
         print_json([asdict(d) for d in docs])
         return
-    table = Table("id", "title", "organisation", "lang", "audience", "chunks", "ingested")
+    table = Table("id", "title", "lang", "audience", "chunks")
+    table.columns[0].no_wrap = True
     for d in docs:
-        table.add_row(d.doc_id, d.title, d.organisation, d.language, d.audience, str(d.chunk_count), d.ingested_at)
+        table.add_row(d.doc_id, d.title, d.language, d.audience, str(d.chunk_count))
     console.print(table)
     console.print(f"{len(docs)} documents")
 

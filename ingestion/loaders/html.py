@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assistant.errors import CorruptFile
 from assistant.models import LoadedText
 from ingestion.loaders.text import decode_text
 
@@ -40,8 +41,11 @@ PAGE_CHROME_TAGS = ("header", "footer")
 _CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "search", "complementary"})
 _HEADINGS = {f"h{level}": level for level in range(1, 7)}
 _BLOCK_TAGS = frozenset(
-    "p div section article main body blockquote address figure figcaption dl dt dd details "
-    "summary fieldset hr center header footer caption".split()
+    {
+        *("p", "div", "section", "article", "main", "body", "blockquote", "address", "center"),
+        *("figure", "figcaption", "dl", "dt", "dd", "details", "summary", "fieldset", "hr"),
+        *("header", "footer", "caption", "li", "tr", "td", "th"),
+    }
 )
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w-]+)""", re.IGNORECASE)
 _SPACES = re.compile(r"[^\S\n]+")
@@ -62,8 +66,11 @@ class HtmlLoader:
         title = _title(soup)
         _drop_chrome(soup)
         blocks: list[str] = []
-        for root in _content_roots(soup):
-            blocks.extend(_Renderer().render(root))
+        try:
+            for root in _content_roots(soup):
+                blocks.extend(_Renderer().render(root))
+        except RecursionError as exc:
+            raise CorruptFile(f"{path.name}: HTML nested too deeply", file=path.name) from exc
         return LoadedText(text="\n\n".join(blocks), format="html", title=title)
 
 
@@ -78,7 +85,8 @@ def _title(soup: BeautifulSoup) -> str | None:
 
 def _drop_chrome(soup: BeautifulSoup) -> None:
     _remove(soup.find_all(DROPPED_TAGS))
-    _remove(t for t in soup.find_all(PAGE_CHROME_TAGS) if t.find_parent(["article", "main"]) is None)
+    chrome = soup.find_all(PAGE_CHROME_TAGS)
+    _remove(tag for tag in chrome if tag.find_parent(["article", "main"]) is None)
     _remove(soup.find_all(_is_hidden))
 
 
@@ -159,7 +167,7 @@ class _Renderer:
             text = tag.get_text().strip("\n")
             if text.strip():
                 self.blocks.append(text)
-        elif name in _BLOCK_TAGS or name in ("li", "tr", "td", "th"):
+        elif name in _BLOCK_TAGS:
             self._flush()
             self._children(tag)
             self._flush()

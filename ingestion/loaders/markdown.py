@@ -170,6 +170,7 @@ def _inline(text: str) -> str:
     text = _STRONG.sub("", text)
     text = _EMPHASIS.sub(r"\1", text)
     text = _UNDERSCORE_EMPHASIS.sub(r"\1", text)
+
     def restore(match: re.Match[str]) -> str:
         index = int(match.group(1))
         return protected[index] if index < len(protected) else match.group(0)

@@ -9,7 +9,7 @@ A legacy decoding is accepted only if the result looks like text: a binary file 
 from __future__ import annotations
 
 import codecs
-import unicodedata
+import re
 from pathlib import Path
 
 from assistant.errors import CorruptFile
@@ -22,7 +22,8 @@ MAX_LEGACY_CONTROL_SHARE = 0.001
 #: Share of non-ASCII characters above which a legacy decoding is considered garbage; Danish and
 #: Swedish prose has a few percent.
 MAX_NON_ASCII_SHARE = 0.3
-_ALLOWED_CONTROLS = frozenset("\t\n\r\f\v")
+#: C0 and C1 control characters except the whitespace ones (tab, newlines, form feed).
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
@@ -103,14 +104,10 @@ def looks_like_text(text: str, *, legacy: bool) -> bool:
     """
     if not text:
         return True
-    controls = sum(1 for ch in text if _is_control(ch))
+    controls = len(_CONTROL.findall(text))
     if controls / len(text) > (MAX_LEGACY_CONTROL_SHARE if legacy else MAX_CONTROL_SHARE):
         return False
     if not legacy:
         return True
-    non_ascii = sum(1 for ch in text if ord(ch) > 127)
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
     return non_ascii / len(text) <= MAX_NON_ASCII_SHARE
-
-
-def _is_control(ch: str) -> bool:
-    return ch not in _ALLOWED_CONTROLS and unicodedata.category(ch) in ("Cc", "Cs", "Co")

@@ -214,6 +214,6 @@ def test_leakage_probes_present():
         for r in ROWS
         if r["audience"] == "public"
         and not r["answerable"]
-        and "staff document" in r.get("notes", "")
+        and "answer only in staff document" in r.get("notes", "")
     ]
     assert len(probes) >= 2

@@ -1,0 +1,92 @@
+"""Rewriting follow-up questions into standalone ones, without a language model.
+
+"Og i tredje kvartal?" after "Hvad sker der i 2. kvartal under grøn mobilitet?" means "Hvad sker
+der i tredje kvartal under grøn mobilitet?"; "Vem ansvarar för det?" after a question about KMPP
+means "Vem ansvarar för KMPP?". We carry the subject, section, document and time scope over from
+the history: a follow-up that names a new quarter or year replaces the old one in the previous
+question; a follow-up that points back with a pronoun gets the previous question's subject.
+A question that stands on its own is returned unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from assistant.contract import Message
+from assistant.retrieval.hints import NUM_AFTER, NUM_BEFORE, ORDINAL, Q_SHORT, RANGE, YEAR, analyse
+from vectorstore.analysis import STOPWORDS, words
+
+FOLLOW_UP_START = re.compile(
+    r"^\s*(og|och|and|men|but|what about|how about|hvad med|hur är det med|hur med|vad med|"
+    r"også|också|also|samme|samma|same|then|så)\b",
+    re.I,
+)
+BACK_REFERENCE = re.compile(
+    r"\b(det|den|dette|denne|disse|dem|deraf|dertil|där|der|detta|dessa|it|its|that|this|those|"
+    r"these|they|them|there|samme|samma|same)\b",
+    re.I,
+)
+QUESTION_WORDS = {
+    "hvad", "hvem", "hvordan", "hvornår", "hvor", "hvilke", "hvilken", "hvilket", "hvorfor",
+    "vad", "vem", "hur", "när", "var", "vilka", "vilken", "vilket", "varför",
+    "what", "who", "how", "when", "where", "which", "why", "sker", "händer", "happens", "happen",
+    "der", "det", "den", "er", "är", "is", "are", "i", "in", "om", "about", "og", "och", "and",
+    "kvartal", "kvartalet", "quarter", "q1", "q2", "q3", "q4", "tell", "me", "please", "mange",
+    "många", "many", "much", "ansvarlig", "ansvarar", "responsible", "bruges", "används", "used",
+    "skal", "ska", "will", "be",
+}
+TIME_PATTERNS = (RANGE, ORDINAL, NUM_BEFORE, NUM_AFTER, Q_SHORT)
+# Fewer content words than this and the question cannot name its own subject.
+MIN_CONTENT_WORDS = 3
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in words(text) if w not in STOPWORDS and w not in QUESTION_WORDS and len(w) > 1 and not w.isdigit()]
+
+
+def is_follow_up(question: str) -> bool:
+    """Heuristic: the question leans on what was said before."""
+    content = content_words(question)
+    if FOLLOW_UP_START.match(question) and len(content) < MIN_CONTENT_WORDS + 1:
+        return True
+    if BACK_REFERENCE.search(question) and len(content) < MIN_CONTENT_WORDS:
+        return True
+    return len(content) == 0
+
+
+def _time_span(text: str) -> tuple[int, int] | None:
+    for pattern in TIME_PATTERNS:
+        m = pattern.search(text)
+        if m:
+            return m.span()
+    return None
+
+
+def _replace_time(previous: str, new_phrase: str) -> str:
+    span = _time_span(previous)
+    if span:
+        return previous[: span[0]] + new_phrase + previous[span[1] :]
+    return f"{previous.rstrip(' ?.!')} ({new_phrase})?"
+
+
+def rewrite(question: str, history: Sequence[Message]) -> str:
+    """The standalone form of ``question`` given the earlier turns (user and assistant)."""
+    question = question.strip()
+    previous = [m.content.strip() for m in history if m.role == "user" and m.content.strip()]
+    if not previous or not is_follow_up(question):
+        return question
+    # The subject is the latest earlier question that had one.
+    anchor = next((p for p in reversed(previous) if len(content_words(p)) >= 2), previous[-1])
+    hints = analyse(question)
+    span = _time_span(question)
+    if (hints.quarters or hints.years) and len(content_words(question)) < MIN_CONTENT_WORDS:
+        phrase = question[span[0] : span[1]] if span else ""
+        rewritten = _replace_time(anchor, phrase) if phrase else anchor
+        for year in hints.years:
+            old = YEAR.search(rewritten)
+            rewritten = YEAR.sub(str(year), rewritten, count=1) if old else f"{rewritten.rstrip('?')} {year}?"
+        return rewritten
+    subject = " ".join(dict.fromkeys(content_words(anchor)))
+    base = question.rstrip(" ?.!")
+    return f"{base} – {subject}?" if subject else question
