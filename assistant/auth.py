@@ -186,7 +186,8 @@ def new_key(role: str, name: str | None = None) -> tuple[KeyRecord, str]:
 
 
 def parse_settings_key(entry: str) -> KeyRecord | PlainKey:
-    """One ``SA_API_KEYS`` entry: ``role:name:scrypt.<id>.<salt>.<hash>`` or ``role:name:SECRET``."""
+    """Parse one ``SA_API_KEYS`` entry: ``role:name:scrypt.<id>.<salt>.<hash>`` (a hash printed
+    by ``keys create --for-settings``) or ``role:name:SECRET`` (a plain secret)."""
     role, _, rest = entry.partition(":")
     name, _, value = rest.partition(":")
     if not value:
@@ -339,7 +340,9 @@ class KeyRing:
             return None
         key_id, secret = parsed.groups()
         candidates = [
-            r for r in [*self._current_file_records(), *self._settings_records] if r.key_id == key_id
+            r
+            for r in [*self._current_file_records(), *self._settings_records]
+            if r.key_id == key_id
         ]
         fingerprint = hashlib.sha256(token.encode()).digest()
         with self._lock:

@@ -24,12 +24,13 @@ from ingestion.cleaning import clean
 from ingestion.loaders import load_file, supported_suffixes
 from ingestion.manifest import ManifestEntry, doc_id_for, document_meta, find_manifest, load_manifest
 from ingestion.structure import outline
-from vectorstore.store import ChromaStore
+from ingestion.units import split_units
+from vectorstore.store import ChromaStore, UnitRecord
 
 log = logging.getLogger(__name__)
 
 #: Bump when cleaning/structure/chunking change in a way that alters chunks: forces re-chunking.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 
 
 @dataclass
@@ -198,10 +199,26 @@ def ingest_one(
     current = store.version_of(doc_id)
     if current == prepared.version:
         return FileResult(str(path), doc_id, "unchanged", len(prepared.chunks))
-    vectors = embedder.embed_passages([c.embed_text for c in prepared.chunks])
-    store.replace_document(prepared.meta, prepared.version, prepared.clean.text, prepared.chunks, vectors)
+    units = unit_records(prepared.chunks)
+    vectors = embedder.embed_passages([c.embed_text for c in prepared.chunks] + [u.embed_text for u in units])
+    n = len(prepared.chunks)
+    store.replace_document(
+        prepared.meta, prepared.version, prepared.clean.text, prepared.chunks, vectors[:n], units, vectors[n:]
+    )
     status = "added" if current is None else "updated"
     return FileResult(str(path), doc_id, status, len(prepared.chunks))
+
+
+def unit_records(chunks: Sequence[Chunk]) -> list[UnitRecord]:
+    """The sentences and list items of every chunk, each embedded with its section path so that
+    a bare item ("Letbanen") still carries its context."""
+    records: list[UnitRecord] = []
+    for chunk in chunks:
+        context = " > ".join(chunk.section_path)
+        for i, unit in enumerate(split_units(chunk.text, chunk.start)):
+            text = f"{context}: {unit.text}" if context else unit.text
+            records.append(UnitRecord(chunk.index, i, unit.start, unit.end, unit.is_item, text))
+    return records
 
 
 __all__ = ["ingest_paths", "ingest_one", "prepare_document", "IngestReport", "expand_paths", "doc_id_for"]

@@ -93,7 +93,7 @@ class Settings(BaseSettings):
         True, description="When the LLM fails or times out, answer extractively instead."
     )
     abstain_min_dense: float = Field(
-        0.80, ge=0, le=1, description="Below this top cosine similarity the answer abstains…"
+        0.79, ge=0, le=1, description="Below this top cosine similarity the answer abstains…"
     )
     abstain_min_coverage: float = Field(
         0.5, ge=0, le=1, description="…unless this share of the question's terms is found."

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.answering.units import split_units, strip_marker
+from ingestion.units import split_units, strip_marker
 from vectorstore.analysis import STOPWORDS, words
 from vectorstore.filters import SearchFilter
 
@@ -45,7 +45,7 @@ def draft_dataset(store, doc_ids: list[str] | None, per_document: int) -> list[d
         for chunk in (c for c in chunks if c.doc_id == doc.doc_id):
             if made >= per_document:
                 break
-            units = [u for u in split_units(chunk) if INFORMATIVE.search(u.text) and len(u.text.split()) >= 5]
+            units = [u for u in split_units(chunk.text, chunk.start) if INFORMATIVE.search(u.text) and len(u.text.split()) >= 5]
             if not units:
                 continue
             unit = units[0]

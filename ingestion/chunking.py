@@ -21,8 +21,9 @@ TokenCounter = Callable[[str], int]
 _SENTENCE_BREAK = re.compile(r"[.!?…][\"'”’»)\]]*(\s+)(?=\S)")
 _OPENERS = "\"'“”«(•-–"
 _ABBREVIATION = re.compile(
-    r"(?:\b\w{1,3}\.){2,}$|\b(?:ca|jf|mv|evt|inkl|ekskl|fx|dvs|ift|mht|mhp|vedr|nr|pga|osv|resp|kap|st|kr"
-    r"|mio|mia|etc|vs|ang|bl\.a|f\.eks|t\.ex|m\.v|m\.fl|m\.m|s\.k)\.$",
+    r"(?:\b\w{1,3}\.){2,}$"
+    r"|\b(?:ca|jf|mv|evt|inkl|ekskl|fx|dvs|ift|mht|mhp|vedr|nr|pga|osv|resp|kap|st|kr|mio|mia"
+    r"|etc|vs|ang|bl\.a|f\.eks|t\.ex|m\.v|m\.fl|m\.m|s\.k)\.$",
     re.I,
 )
 
@@ -182,7 +183,11 @@ def _fit(text: str, start: int, end: int, limit: int, count: TokenCounter) -> li
 
 
 def _longest_prefix(text: str, start: int, end: int, limit: int, count: TokenCounter) -> int:
-    """The largest ``cut`` with ``count(text[start:cut]) <= limit`` (at least one character)."""
+    """The largest ``cut`` with ``count(text[start:cut]) <= limit``.
+
+    Always at least one character, so a counter that charges more than ``limit`` for a single
+    character cannot stall the loop (the estimate never does: ``limit >= 1``).
+    """
     low, high = start + 1, end
     while low < high:
         middle = (low + high + 1) // 2
@@ -202,9 +207,10 @@ def _rstrip(text: str, start: int, end: int) -> int:
 def _chunk(
     meta: DocumentMeta, text: str, index: int, group: list[_Span], section: Section
 ) -> Chunk:
+    """Build the chunk for one group; it is a list chunk when list items make up most of it."""
     start, end = group[0].start, group[-1].end
     quote = text[start:end]
-    header = f"{meta.title} – {' > '.join(section.path)}" if section.path else meta.title
+    header = " – ".join(part for part in (meta.title, " > ".join(section.path)) if part)
     item_chars = sum(span.end - span.start for span in group if span.block.kind == "item")
     body_chars = sum(span.end - span.start for span in group if span.block.kind != "heading")
     return Chunk(

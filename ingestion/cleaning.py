@@ -12,8 +12,10 @@ The work is line by line with anchored regular expressions, linear in the input 
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from typing import Literal
 
 from assistant.models import Block, BlockKind, CleanText, LoadedText
 from ingestion.structure import is_title_like, looks_like_heading_line, mark_headings, parse_quarter
@@ -64,7 +66,8 @@ BOILERPLATE_PARAGRAPHS: tuple[tuple[str, str], ...] = (
 )
 #: Link labels at the end of a line ("Pdf, 2.1 MB, öppnas i nytt fönster.").
 LINK_LABEL = (
-    r"(?:(?:pdf|word|excel|powerpoint|docx?|xlsx?|pptx?|odt|zip)\s*,\s*\d+(?:[.,]\d+)?\s*(?:[kmg]i?b|bytes?)\b\.?"
+    r"(?:(?:pdf|word|excel|powerpoint|docx?|xlsx?|pptx?|odt|zip)\s*,\s*"
+    r"\d+(?:[.,]\d+)?\s*(?:[kmg]i?b|bytes?)\b\.?"
     r"(?:\s*,\s*öppnas i (?:ett )?nytt fönster\.?)?"
     r"|länk till (?:en )?annan webbplats(?:\s*,\s*öppnas i (?:ett )?nytt fönster)?\.?"
     r"|,?\s*öppnas i (?:ett )?nytt fönster\.?"
@@ -81,14 +84,13 @@ _LABEL_LAST_WORDS = _words(
 )
 _TRAILING_LABEL = re.compile(rf"(?:^|\s+){LINK_LABEL}\s*$", re.I)
 
-_PAGE_MARKER = re.compile(r"(?:(?:side|sida|page)\s+)?(\d{1,4})\s*(?:/|af|av|of)\s*(\d{1,4})", re.I)
-_EXPLICIT_HEADING = re.compile(r"(#{1,6})\s+(.*\S)\s*#*")
+_PAGE_MARKER = re.compile(r"(?:(?:side|sida|page)\s+)?(\d{1,3})\s*(?:/|af|av|of)\s*(\d{1,3})", re.I)
+_EXPLICIT_HEADING = re.compile(r"(#{1,6})\s+(.*?\S)(?:\s+#+)?")
 _STRONG_BULLET = re.compile(r"([•●▪■◦○‣∙⁃\uf0b7\uf0a7\uf076\uf0d8\uf0fc\uf0a8])\s*(.*)")
 _SUB_BULLET = re.compile(r"(o)\s+([A-ZÆØÅÄÖÜ0-9\"“”'(§].*)")
 _WEAK_BULLET = re.compile(r"([-–—*])\s+(\S.*)")
 _NUMBERED_ITEM = re.compile(r"(\d{1,2}[.)]|[a-z]\))\s+(\S.*)")
 _GLUE = re.compile(r"[.!?](?=[^\W\d_]{2})")
-_WS = re.compile(r"\s+")
 _LINE_SEPARATORS = re.compile(r"\r\n?|[\v\x1c\x1d\x1e\x85\u2028\u2029]")
 _INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff]")
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
@@ -97,8 +99,6 @@ _PRIVATE_BULLETS = "\uf0b7\uf0a7\uf076\uf0d8\uf0fc\uf0a8"
 _SENTENCE_END = ".!?:"
 _CLOSERS = "\"'”’»)]"
 _CONTINUATION_START = "(),;.%&/"
-
-
 _ABBREVIATIONS = _words(
     "ca. jf. mv. evt. inkl. ekskl. fx. dvs. ift. mht. mhp. vedr. nr. pga. bl.a. f.eks. m.v. "
     "m.fl. osv. t.ex. m.m. s.k. resp. kap. st. kr. mio. mia. tkr. etc. e.g. i.e. vs. jvf. ang."
@@ -112,6 +112,9 @@ _CONNECTORS = _words(
 #: Fraction of the typical line length above which a PDF line was wrapped by the layout, not
 #: ended by the author.
 _FULL_LINE = 0.88
+_FULL_SENTENCE_LINE = 0.9
+_MIN_LINES_FOR_WIDTH = 8
+_MIN_WRAP_WIDTH = 30
 
 
 def clean(loaded: LoadedText) -> CleanText:
@@ -125,7 +128,10 @@ def clean(loaded: LoadedText) -> CleanText:
     drafts = _reflow(lines, _wrap_width(lines), _blank_lines_are_soft(lines))
     blocks = _layout(drafts)
     marked = mark_headings(blocks.blocks)
-    return _layout([_Draft(b.kind, [b.text], b.page, b.level) for b in marked])
+    return _layout([_Draft(b.kind, b.text, b.page, b.level) for b in marked])
+
+
+LineKind = Literal["explicit", "quarter", "bullet", "numbered", "weak", "text"]
 
 
 @dataclass
@@ -134,23 +140,26 @@ class _Line:
 
     text: str
     gap: int  # blank lines before it
-    hard: bool  # something removed before it (boilerplate, explicit heading): never join
+    hard: bool  # boilerplate removed just before it, or a glued sentence split: never join
     page: int | None
-    kind: str = ""
+    kind: LineKind = "text"
 
 
 @dataclass
 class _Draft:
+    """A block being assembled from physical lines."""
+
     kind: BlockKind
-    parts: list[str] = field(default_factory=list)
+    text: str
     page: int | None = None
     level: int = 0
-    closed: bool = False
-    last_line: str = ""  # the last physical line joined into the block, for wrap decisions
+    closed: bool = False  # nothing may be joined to it (explicit and quarter headings)
+    last_line: str = ""  # the last physical line joined into it, for wrap decisions
 
 
 def _normalise(line: str) -> str:
-    return _WS.sub(" ", line).strip()
+    """Collapse every run of Unicode whitespace (NBSP, tabs, thin spaces) to one space."""
+    return " ".join(line.split())
 
 
 def _is_boilerplate(line: str) -> bool:
@@ -228,11 +237,15 @@ def _read_lines(text: str) -> list[_Line]:
 
 
 def _wrap_width(lines: list[_Line]) -> float:
-    """The typical full line length (95th percentile): PDF text wraps near it."""
-    if not lines:
-        return 1.0
+    """The typical full line length (95th percentile): PDF text wraps near it.
+
+    A handful of lines, or very short ones, say nothing about wrapping: then no line is "full".
+    """
     lengths = sorted(len(line.text) for line in lines)
-    return float(lengths[min(len(lengths) - 1, int(len(lengths) * 0.95))])
+    if len(lengths) < _MIN_LINES_FOR_WIDTH:
+        return math.inf
+    width = lengths[min(len(lengths) - 1, int(len(lengths) * 0.95))]
+    return float(width) if width >= _MIN_WRAP_WIDTH else math.inf
 
 
 def _blank_lines_are_soft(lines: list[_Line]) -> bool:
@@ -252,7 +265,8 @@ def _blank_lines_are_soft(lines: list[_Line]) -> bool:
     return evidence >= max(3, len(lines) // 50)
 
 
-def _classify(text: str) -> str:
+def _classify(text: str) -> LineKind:
+    """What a physical line looks like; decides whether it may continue the previous block."""
     if _EXPLICIT_HEADING.fullmatch(text):
         return "explicit"
     if parse_quarter(text):
@@ -306,8 +320,10 @@ def _continues(prev: str, line: _Line, after: _Line | None, width: float) -> boo
     if cur[0].islower() or cur[0] in _CONTINUATION_START:
         return True
     if not is_open:
+        # After a full stop only a nearly full line suggests the paragraph goes on.
         title = is_title_like(cur) and len(cur) < 0.8 * width
-        return prev.rstrip(_CLOSERS)[-1] != ":" and full and not title
+        nearly_full = len(prev) >= _FULL_SENTENCE_LINE * width
+        return prev.rstrip(_CLOSERS)[-1] != ":" and nearly_full and not title
     if full or _definitely_open(prev):
         # A short title after a wrapped line that ends without punctuation starts a new block
         # when real text follows it ("... i hørings" / "Interne og eksterne samarbejdspartner").
@@ -329,15 +345,15 @@ def _start_draft(line: _Line) -> _Draft:
     if line.kind == "explicit":
         m = _EXPLICIT_HEADING.fullmatch(line.text)
         assert m is not None
-        return _Draft("heading", [m[2]], line.page, len(m[1]), closed=True)
+        return _Draft("heading", m[2], line.page, len(m[1]), closed=True)
     if line.kind == "bullet":
         m = _STRONG_BULLET.fullmatch(line.text) or _SUB_BULLET.fullmatch(line.text)
         assert m is not None
         marker = "•" if m[1] in _PRIVATE_BULLETS else m[1]
-        return _Draft("item", [f"{marker} {m[2]}"], line.page)
+        return _Draft("item", f"{marker} {m[2]}", line.page)
     if line.kind in ("numbered", "weak") and not looks_like_heading_line(line.text):
-        return _Draft("item", [line.text], line.page)
-    return _Draft("paragraph", [line.text], line.page, closed=line.kind == "quarter")
+        return _Draft("item", line.text, line.page)
+    return _Draft("paragraph", line.text, line.page, closed=line.kind == "quarter")
 
 
 def _reflow(lines: list[_Line], width: float, soft_blanks: bool) -> list[_Draft]:
@@ -356,6 +372,8 @@ def _reflow(lines: list[_Line], width: float, soft_blanks: bool) -> list[_Draft]
         pending_marker = None
         draft = drafts[-1] if drafts else None
         separated = line.hard or line.gap > (1 if soft_blanks else 0)
+        if draft is not None and i > 0 and line.page != lines[i - 1].page:
+            separated = separated or _ends_sentence(draft.last_line)
         after = lines[i + 1] if i + 1 < len(lines) else None
         if (
             draft is not None
@@ -363,7 +381,7 @@ def _reflow(lines: list[_Line], width: float, soft_blanks: bool) -> list[_Draft]
             and not separated
             and _continues(draft.last_line, line, after, width)
         ):
-            draft.parts[-1] = _join(draft.parts[-1], line.text)
+            draft.text = _join(draft.text, line.text)
         else:
             draft = _start_draft(line)
             drafts.append(draft)
@@ -378,7 +396,7 @@ def _layout(drafts: list[_Draft]) -> CleanText:
     offset = 0
     previous: BlockKind | None = None
     for draft in drafts:
-        text = " ".join(draft.parts)
+        text = draft.text
         if not text:
             continue
         if previous is not None:

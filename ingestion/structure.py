@@ -166,30 +166,42 @@ def _decide_kinds(blocks: Sequence[Block], titles: bool) -> list[BlockKind]:
             parse_quarter(block.text) or (block.kind == "paragraph" and section_number(block.text))
         ):
             kinds[i] = "heading"
+    _promote_numbered_items(blocks, kinds)
+    if titles:
+        _promote_titles(blocks, kinds)
+    return kinds
+
+
+def _promote_numbered_items(blocks: Sequence[Block], kinds: list[BlockKind]) -> None:
+    """``1. Tværgående indsatser`` alone before body text is a heading; in a run it is an item."""
     count = len(blocks)
     for i, block in enumerate(blocks):
-        # "1. Tværgående indsatser" is a heading; "1. Energieffektivisera" in a run is a list item.
         if kinds[i] != "item" or _single_number(block.text) is None:
             continue
         in_run = (i > 0 and kinds[i - 1] == "item") or (i + 1 < count and kinds[i + 1] == "item")
         ends = block.text.rstrip()[-1] in ".!?;,:"
         if not in_run and not ends and len(block.text) <= 90 and i + 1 < count:
             kinds[i] = "heading"
-    if titles:
-        for i in range(count - 2, -1, -1):
-            block = blocks[i]
-            if kinds[i] != "paragraph" or not is_title_like(block.text):
-                continue
-            following = kinds[i + 1]
-            if block.text.endswith(":"):
-                promote = following == "paragraph" and _body_like(blocks[i + 1])
-            else:
-                # A label such as "Primære interne interessenter:" introduces this section's body.
-                label = following == "paragraph" and blocks[i + 1].text.endswith(":")
-                promote = following in ("heading", "item") or label or _body_like(blocks[i + 1])
-            if promote:
-                kinds[i] = "heading"
-    return kinds
+
+
+def _promote_titles(blocks: Sequence[Block], kinds: list[BlockKind]) -> None:
+    """Title-like lines followed by body text, a list, a label or another heading are headings.
+
+    Walks backwards so that a run of titles ("Oversigt" / "Fokusområder" / "Principper for
+    handling" / text) is decided from the text that finally follows it.
+    """
+    for i in range(len(blocks) - 2, -1, -1):
+        block, following = blocks[i], blocks[i + 1]
+        if kinds[i] != "paragraph" or not is_title_like(block.text):
+            continue
+        if block.text.endswith(":"):
+            promote = kinds[i + 1] == "paragraph" and _body_like(following)
+        else:
+            # A label such as "Primære interne interessenter:" introduces this section's body.
+            label = kinds[i + 1] == "paragraph" and following.text.endswith(":")
+            promote = kinds[i + 1] in ("heading", "item") or label or _body_like(following)
+        if promote:
+            kinds[i] = "heading"
 
 
 def mark_headings(blocks: Sequence[Block]) -> list[Block]:
@@ -273,11 +285,9 @@ def _push(stack: list[_Open], last_quarter: dict[int, int], block: Block, index:
         ):
             stack.pop()
     parent = stack[-1] if stack else None
-    label, quarters, year = (
-        text,
-        (parent.quarters if parent else ()),
-        (parent.year if parent else None),
-    )
+    label = text
+    quarters = parent.quarters if parent else ()
+    year = parent.year if parent else None
     if quarter:
         parent_key = parent.key if parent else -1
         if quarter.quarters:

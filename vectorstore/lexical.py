@@ -29,6 +29,9 @@ class LexicalIndex:
         self._bm25 = None
         self._analyzer = Analyzer()
         self._lock = threading.Lock()
+        #: Words and stems (all languages) per audience that can see them: what the corpus
+        #: mentions at all. The answerer uses it to notice questions about things never mentioned.
+        self.vocabulary: dict[str, frozenset[str]] = {"public": frozenset(), "staff": frozenset()}
 
     def ensure(
         self, signature: tuple[str, ...], load_chunks: Callable[[], list[StoredChunk]]
@@ -49,6 +52,7 @@ class LexicalIndex:
         texts = [f"{c.header}\n{c.text}" for c in chunks]
         self._analyzer = Analyzer(Analyzer.vocabulary_of(texts))
         corpus = [self._analyzer.terms(t, c.language or "da") for t, c in zip(texts, chunks)]
+        self.vocabulary = _vocabularies(texts, chunks, self.languages)
         if not chunks:
             self._bm25 = None
             return
@@ -77,3 +81,19 @@ class LexicalIndex:
 
     def __len__(self) -> int:
         return len(self.chunks)
+
+
+def _vocabularies(
+    texts: Sequence[str], chunks: Sequence[StoredChunk], languages: Sequence[str]
+) -> dict[str, frozenset[str]]:
+    from vectorstore.analysis import stem_all, words
+
+    public: set[str] = set()
+    everything: set[str] = set()
+    for text, chunk in zip(texts, chunks):
+        tokens = set(words(text))
+        terms = tokens | {s for lang in languages for s in stem_all(tokens, lang)}
+        everything |= terms
+        if chunk.audience == "public":
+            public |= terms
+    return {"public": frozenset(public), "staff": frozenset(everything)}

@@ -11,6 +11,7 @@ Everything lives in Chroma, so several API workers sharing one Chroma server nee
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -31,6 +32,27 @@ from vectorstore.records import (
 )
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UnitRecord:
+    """A sentence or list item of chunk ``chunk_index`` to embed and store; ``embed_text`` is
+    what was embedded (section path and unit text), kept for ``reindex``."""
+
+    chunk_index: int
+    index: int
+    start: int
+    end: int
+    is_item: bool
+    embed_text: str
+
+
+@dataclass(frozen=True)
+class UnitVector:
+    start: int
+    end: int
+    is_item: bool
+    vector: list[float]
 WRITE_BATCH = 256
 SCHEMA_VERSION = 1
 
@@ -44,14 +66,14 @@ class ChromaStore:
         self.embedder = embedder
         self.where = where
         with translate_errors(where):
-            self.chunks = self._open_chunks()
+            self.chunks = self._open_vectors(f"{prefix}_chunks")
+            self.units = self._open_vectors(f"{prefix}_units")
             self.docs = client.get_or_create_collection(
                 f"{prefix}_documents", metadata={"hnsw:space": "l2"}, embedding_function=None
             )
 
     # --- opening -------------------------------------------------------------------------
-    def _open_chunks(self):
-        name = f"{self.prefix}_chunks"
+    def _open_vectors(self, name: str):
         wanted = {"hnsw:space": "cosine", "schema": SCHEMA_VERSION, **self.embedder.as_metadata()}
         collection = self.client.get_or_create_collection(
             name, metadata=wanted, embedding_function=None
@@ -106,10 +128,16 @@ class ChromaStore:
         text: str,
         chunks: Sequence[Chunk],
         embeddings: Sequence[Sequence[float]],
+        units: Sequence[UnitRecord] = (),
+        unit_embeddings: Sequence[Sequence[float]] = (),
     ) -> None:
-        """Make ``version`` of the document the visible one (see the module docstring)."""
-        if len(chunks) != len(embeddings):
-            raise StoreError("chunks and embeddings differ in number", doc_id=meta.doc_id)
+        """Make ``version`` of the document the visible one (see the module docstring).
+
+        ``units`` are the sentences and list items of the chunks with their own vectors; the
+        extractive answerer picks from them.
+        """
+        if len(chunks) != len(embeddings) or len(units) != len(unit_embeddings):
+            raise StoreError("records and embeddings differ in number", doc_id=meta.doc_id)
         ids = [chunk_id(meta.doc_id, version, c.index) for c in chunks]
         metadatas = [chunk_metadata(c, meta, version) for c in chunks]
         with translate_errors(self.where):
@@ -121,6 +149,7 @@ class ChromaStore:
                     documents=[c.text for c in chunks[sl]],
                     metadatas=metadatas[sl],
                 )
+            self._write_units(meta, version, units, unit_embeddings)
             now = datetime.now(UTC).isoformat(timespec="seconds")
             self.docs.upsert(
                 ids=[meta.doc_id],
@@ -128,8 +157,32 @@ class ChromaStore:
                 documents=[text],
                 metadatas=[document_metadata(meta, version, len(chunks), now)],
             )
-            self.chunks.delete(
-                where={"$and": [{"doc_id": meta.doc_id}, {"version": {"$ne": version}}]}
+            stale = {"$and": [{"doc_id": meta.doc_id}, {"version": {"$ne": version}}]}
+            self.chunks.delete(where=stale)
+            self.units.delete(where=stale)
+
+    def _write_units(
+        self, meta: DocumentMeta, version: str, units: Sequence[UnitRecord], vectors: Sequence[Sequence[float]]
+    ) -> None:
+        for i in range(0, len(units), WRITE_BATCH):
+            part = units[i : i + WRITE_BATCH]
+            self.units.upsert(
+                ids=[f"{chunk_id(meta.doc_id, version, u.chunk_index)}::{u.index:03d}" for u in part],
+                embeddings=[list(v) for v in vectors[i : i + WRITE_BATCH]],
+                documents=[u.embed_text for u in part],
+                metadatas=[
+                    {
+                        "doc_id": meta.doc_id,
+                        "version": version,
+                        "vkey": version_key(meta.doc_id, version),
+                        "chunk_id": chunk_id(meta.doc_id, version, u.chunk_index),
+                        "start": u.start,
+                        "end": u.end,
+                        "is_item": u.is_item,
+                        "audience": meta.audience,
+                    }
+                    for u in part
+                ],
             )
 
     def remove_document(self, doc_id: str) -> None:
@@ -139,17 +192,39 @@ class ChromaStore:
         with translate_errors(self.where):
             self.docs.delete(ids=[doc_id])
             self.chunks.delete(where={"doc_id": doc_id})
+            self.units.delete(where={"doc_id": doc_id})
 
     def collect_garbage(self) -> int:
         """Delete chunks no registered version owns (left by an interrupted ingest)."""
         active = [d.version_key for d in self.documents()]
+        removed = 0
         with translate_errors(self.where):
             where = {"vkey": {"$nin": active}} if active else None
-            got = self.chunks.get(where=where, include=[])
-            if got["ids"]:
-                log.info("removing %d orphan chunks", len(got["ids"]))
-                self.chunks.delete(ids=got["ids"])
-        return len(got["ids"])
+            for collection in (self.chunks, self.units):
+                got = collection.get(where=where, include=[])
+                if got["ids"]:
+                    log.info("removing %d orphan records from %s", len(got["ids"]), collection.name)
+                    collection.delete(ids=got["ids"])
+                    if collection is self.chunks:
+                        removed = len(got["ids"])
+        return removed
+
+    def unit_vectors(self, chunk_ids: Sequence[str]) -> dict[str, list[UnitVector]]:
+        """The embedded units of the given chunks, in document order, keyed by chunk id."""
+        if not chunk_ids:
+            return {}
+        with translate_errors(self.where):
+            got = self.units.get(
+                where={"chunk_id": {"$in": list(chunk_ids)}}, include=["metadatas", "embeddings"]
+            )
+        out: dict[str, list[UnitVector]] = {}
+        for md, vector in zip(got["metadatas"], got["embeddings"]):
+            out.setdefault(str(md["chunk_id"]), []).append(
+                UnitVector(int(md["start"]), int(md["end"]), bool(md.get("is_item")), list(vector))
+            )
+        for units in out.values():
+            units.sort(key=lambda u: u.start)
+        return out
 
     # --- reading -------------------------------------------------------------------------
     def allowed_version_keys(self, flt: SearchFilter) -> list[str]:
@@ -224,23 +299,31 @@ __all__ = ["ChromaStore", "open_store", "version_key"]
 
 
 def rebuild_embeddings(settings, embedder, on_progress=None) -> int:
-    """Re-embed every stored chunk with ``embedder`` (after the embedder changed).
+    """Re-embed every stored chunk and unit with ``embedder`` (after the embedder changed).
 
-    The quotes and their context headers are in the index already, so no source file is needed.
-    The new vectors go into a fresh collection that replaces the old one only when complete, so an
-    interrupted rebuild leaves the old index intact.
+    The quotes, units and context headers are in the index already, so no source file is needed.
+    Each collection's new vectors go into a fresh collection that replaces the old one only when
+    complete, so an interrupted rebuild leaves the old index intact. Returns the chunk count.
     """
     from vectorstore.client import open_client
 
     client = open_client(settings)
-    info = embedder.info()
-    name = f"{settings.collection}_chunks"
-    tmp_name = f"{settings.collection}_chunks_rebuild"
-    where = "Chroma"
-    with translate_errors(where):
+    with translate_errors("Chroma"):
         existing = {c.name if hasattr(c, "name") else str(c) for c in client.list_collections()}
-        if name not in existing:
-            return 0
+    chunks = _rebuild_collection(
+        client, f"{settings.collection}_chunks", existing, embedder, on_progress,
+        lambda doc, md: f"{md['header']}\n{doc}" if md.get("header") else doc,
+    )
+    _rebuild_collection(client, f"{settings.collection}_units", existing, embedder, None, lambda doc, md: doc)
+    return chunks
+
+
+def _rebuild_collection(client, name, existing, embedder, on_progress, text_of) -> int:
+    if name not in existing:
+        return 0
+    info = embedder.info()
+    tmp_name = f"{name}_rebuild"
+    with translate_errors("Chroma"):
         old = client.get_collection(name, embedding_function=None)
         got = old.get(include=["documents", "metadatas"])
         if tmp_name in existing:
@@ -255,13 +338,12 @@ def rebuild_embeddings(settings, embedder, on_progress=None) -> int:
         ids = got["ids"][i : i + WRITE_BATCH]
         docs = got["documents"][i : i + WRITE_BATCH]
         mds = got["metadatas"][i : i + WRITE_BATCH]
-        texts = [f"{md.get('header', '')}\n{doc}" if md.get("header") else doc for doc, md in zip(docs, mds)]
-        vectors = embedder.embed_passages(texts)
-        with translate_errors(where):
+        vectors = embedder.embed_passages([text_of(d, m) for d, m in zip(docs, mds)])
+        with translate_errors("Chroma"):
             new.upsert(ids=ids, embeddings=vectors, documents=docs, metadatas=mds)
         if on_progress:
             on_progress("reindex", min(i + WRITE_BATCH, total), total)
-    with translate_errors(where):
+    with translate_errors("Chroma"):
         client.delete_collection(name)
         new.modify(name=name)
     return total

@@ -89,8 +89,25 @@
     return frag;
   }
 
+  /** Text with [n] markers → nodes. A chip never wraps away from the word and punctuation
+   * around it, so "2030 [1]." stays on one line. */
   function inline(text, citations) {
-    return text.split(/\[(\d+)\]/).map((part, i) => (i % 2 ? chip(Number(part), citations) : part));
+    const parts = text.split(/\[(\d+)\]/); // even: text, odd: marker number
+    const nodes = [];
+    for (let i = 0; i < parts.length; i += 2) {
+      let part = parts[i];
+      const marker = i + 1 < parts.length ? chip(Number(parts[i + 1]), citations) : null;
+      if (i > 0) {
+        if (marker && !part.trim()) { nodes.at(-1).append(part, marker); continue; } // "[1][2]"
+        const punct = /^[.,;:!?)»”]+/.exec(part)?.[0] || "";
+        nodes.at(-1).append(punct);
+        part = part.slice(punct.length);
+      }
+      if (!marker) { nodes.push(part); break; }
+      const word = /\S*\s*$/.exec(part)[0];
+      nodes.push(part.slice(0, part.length - word.length), el("span", { class: "nowrap" }, word, marker));
+    }
+    return nodes;
   }
 
   function chip(id, citations) {
@@ -120,6 +137,16 @@
         el("span", { class: "source-meta", text: describe(cite) })),
       el("p", { class: "source-quote", text: cite.quote })));
     return el("section", { class: "sources" }, el("h3", { text: t("sources") }), el("ol", {}, ...items));
+  }
+
+  /** The not-found text ends by naming the suggested documents; the page lists them instead
+   * (with their organisation), so that sentence is dropped when it is exactly that. */
+  function dropSuggestionSentence(text, suggestions) {
+    const titles = (suggestions || []).map((s) => s.title).join("; ");
+    const at = titles ? text.lastIndexOf(titles) : -1;
+    const start = at < 0 ? -1 : text.lastIndexOf(". ", at);
+    if (start < 0 || !/^\.?\s*$/.test(text.slice(at + titles.length))) return text;
+    return text.slice(0, start + 1);
   }
 
   function renderSuggestions(suggestions) {
@@ -167,8 +194,12 @@
         node.dataset.found = String(answer.found !== false);
         box.classList.toggle("notice", answer.found === false);
         followScroll(() => {
-          box.replaceChildren(renderText(text, citations));
-          if (answer.found === false) box.append(renderSuggestions(answer.suggestions) || "");
+          if (answer.found === false) {
+            box.replaceChildren(renderText(dropSuggestionSentence(text, answer.suggestions), citations));
+            box.append(renderSuggestions(answer.suggestions) || "");
+          } else {
+            box.replaceChildren(renderText(text, citations));
+          }
           if (citations.length) node.append(renderSources(citations));
         });
         finish("done");
@@ -295,14 +326,16 @@
   function setBusy(busy) {
     state.busy = busy;
     ui.send.setAttribute("aria-disabled", String(busy));
-    ui.clear.disabled = !ui.log.childElementCount;
+    ui.clear.hidden = !ui.log.childElementCount;
   }
 
   async function ask(question) {
     if (state.busy) return;
     ui.welcome.hidden = true;
+    const root = document.scrollingElement;
     const userNode = addUserTurn(question);
     const turn = addAssistantTurn();
+    root.scrollTop = root.scrollHeight; // the new question is in view; streaming keeps it there
     const messages = [...state.history, { role: "user", content: question }].slice(-(2 * MAX_TURNS + 1));
     const controller = new AbortController();
     state.controller = controller;

@@ -7,24 +7,29 @@ it into a structured citation, so no backend can invent a source.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from assistant.contract import Message
 from assistant.retrieval.passage import Passage
+from vectorstore.store import UnitVector
 
 
 @dataclass(frozen=True)
 class GenerationRequest:
     """What a generator gets: the question (standalone and as asked), the answer language, the
-    conversation so far and the candidate passages, numbered from 1 in list order."""
+    conversation so far and the candidate passages, numbered from 1 in list order; also the
+    question's embedding and the embedded sentences/items of the passages (keyed by chunk id),
+    so a generator can choose what answers without another model call."""
 
     question: str
     original_question: str
     language: str
     passages: Sequence[Passage]
     history: Sequence[Message] = ()
+    query_vector: Sequence[float] | None = None
+    unit_vectors: Mapping[str, Sequence[UnitVector]] = field(default_factory=dict)
 
 
 @dataclass

@@ -1,48 +1,157 @@
 """Do the retrieved passages answer the question at all? The abstain decision.
 
-Two signals, cheap and independent: the best dense similarity between question and passage
-(carries cross-lingual questions), and the share of the question's content terms found in the top
-passages (carries exact names and numbers). Thresholds live in settings and are tuned on the
-development set (``strategy-assistant eval answers``).
+A multilingual embedding says how *related* a passage is, not whether it *answers*: questions
+about things the documents never mention still find related passages with high similarity. So
+besides two graded signals — the best dense similarity (carries cross-lingual questions) and the
+share of the question's content words found in the top passages (carries names and numbers) — we
+check three things that make a question unanswerable outright:
+
+- it names something (a place, a person, a code) that no document the caller may see mentions;
+- it asks about a quarter or year for which no document has any milestone;
+- it asks about a topic in a quarter, the topic exists, but not in that quarter.
+
+Thresholds live in settings and are tuned on the development set (`strategy-assistant eval`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from assistant.answering.rewrite import content_words
+from assistant.retrieval.hints import analyse
 from assistant.retrieval.passage import Passage
-from vectorstore.analysis import Analyzer, stem_all
+from vectorstore.analysis import split_compound, stem_all
 
 TOP = 3
+TIME_WORDS = re.compile(r"kvartal|quarter|^q[1-4]$|første|andet|anden|tredje|fjerde|första|andra|fjärde|first|second|third|fourth|^\d+$")
+# "How many X" / "who is the X": the thing asked about is X; if the documents never mention X,
+# no passage can answer, however related it looks.
+FOCUS = re.compile(
+    r"\b(?:hvor mange|hvor meget|hur många|hur mycket|hvem er|vem är|hvad koster|vad kostar)\s+"
+    r"(?:de |den |det |en |et |ett |der |)([^\W\d_]{4,})",
+    re.I,
+)
+FOCUS_SKIP = {"har", "have", "skal", "ska", "bliver", "blir", "blev", "bruges", "används", "kommer",
+              "gør", "gör", "ansvarlig", "ansvarig", "kontaktperson"}
+YEARLIKE = re.compile(r"^(19|20)\d\d$")
+TOKEN = re.compile(r"[^\W_][\w\-’']*", re.UNICODE)
 
 
 @dataclass(frozen=True)
 class Evidence:
     dense: float
     coverage: float
+    unknown_names: tuple[str, ...] = ()
+    missing_period: bool = False
+    wrong_period: bool = False
 
     def sufficient(self, min_dense: float, min_coverage: float) -> bool:
+        if self.unknown_names or self.missing_period or self.wrong_period:
+            return False
         return self.dense >= min_dense or self.coverage >= min_coverage
 
 
-def measure(question: str, passages: Sequence[Passage], languages: Sequence[str]) -> Evidence:
+@dataclass(frozen=True)
+class CorpusView:
+    """What the caller's visible corpus contains: words/stems and (quarter, year) periods."""
+
+    vocabulary: Collection[str]
+    periods: Collection[tuple[int, int | None]]
+
+
+def _stems(word: str, languages: Sequence[str]) -> set[str]:
+    return {s for lang in languages for s in stem_all([word], lang)}
+
+
+def _known(word: str, vocabulary: Collection[str], languages: Sequence[str]) -> bool:
+    if word in vocabulary or _stems(word, languages) & set(vocabulary):
+        return True
+    parts = [p for p in re.split(r"[-’']", word) if p]
+    if len(parts) > 1:
+        return all(_known(p, vocabulary, languages) for p in parts)
+    return bool(split_compound(word, set(vocabulary)))
+
+
+def name_like(question: str, language: str) -> list[str]:
+    """Tokens that look like names or codes: capitalised after the first word, or containing
+    digits (years excluded). In English questions only tokens with digits or non-English letters
+    count, since ordinary English words never occur in Danish and Swedish documents."""
+    tokens = TOKEN.findall(question)
+    out: list[str] = []
+    for position, raw in enumerate(tokens):
+        token = re.sub(r"['’]s$", "", raw)
+        has_digit = any(ch.isdigit() for ch in token)
+        if has_digit and (YEARLIKE.match(token) or len(token) < 3):
+            continue
+        capital = position > 0 and token[:1].isupper()
+        if not (has_digit or capital):
+            continue
+        if language == "en" and not has_digit and token.isascii():
+            continue
+        out.append(token.casefold())
+    return out
+
+
+def focus_words(question: str, language: str) -> list[str]:
+    """The counted or named thing of a quantity or "who is" question (da/sv only: English
+    words never occur in the documents, so they cannot be checked against them)."""
+    if language not in ("da", "sv"):
+        return []
+    return [m.group(1).casefold() for m in FOCUS.finditer(question) if m.group(1).casefold() not in FOCUS_SKIP]
+
+
+def _coverage(words: Sequence[str], passage: Passage, languages: Sequence[str]) -> float:
+    if not words:
+        return 0.0
+    text = f"{passage.chunk.header}\n{passage.chunk.text}".casefold()
+    terms = {s for tok in TOKEN.findall(text) for s in _stems(tok, languages)} | set(TOKEN.findall(text))
+    return sum(1 for w in words if _stems(w, languages) & terms or w in terms) / len(words)
+
+
+def measure(
+    question: str,
+    language: str,
+    passages: Sequence[Passage],
+    languages: Sequence[str],
+    view: CorpusView | None = None,
+) -> Evidence:
     if not passages:
         return Evidence(0.0, 0.0)
     dense = max((p.dense for p in passages if p.dense is not None), default=0.0)
-    q_words = list(dict.fromkeys(content_words(question)))
-    if not q_words:
-        return Evidence(dense, 0.0)
-    analyzer = Analyzer()
-    top_terms: set[str] = set()
-    for p in passages[:TOP]:
-        text = f"{p.chunk.header}\n{p.chunk.text}"
-        for lang in languages:
-            top_terms.update(analyzer.terms(text, lang))
-    found = 0
-    for word in q_words:
-        stems = {s for lang in languages for s in stem_all([word], lang)}
-        if stems & top_terms:
-            found += 1
-    return Evidence(dense, found / len(q_words))
+    words = list(dict.fromkeys(content_words(question)))
+    coverage = 0.0
+    if words:
+        top_words = {w for w in words for p in passages[:TOP] if _coverage([w], p, languages)}
+        coverage = len(top_words) / len(words)
+    unknown: tuple[str, ...] = ()
+    missing_period = wrong_period = False
+    hints = analyse(question)
+    if view is not None:
+        candidates = dict.fromkeys(name_like(question, language) + focus_words(question, language))
+        unknown = tuple(w for w in candidates if not _known(w, view.vocabulary, languages))
+        if hints.quarters:
+            years = hints.years or (None,)
+            missing_period = not any(
+                (q, y) in view.periods or (y is None and any(p[0] == q for p in view.periods))
+                for q in hints.quarters
+                for y in years
+            )
+        elif hints.years:
+            missing_period = not any(p[1] in hints.years for p in view.periods) and not _year_mentioned(
+                hints.years, view.vocabulary
+            )
+    if hints.quarters and language in ("da", "sv") and not missing_period:
+        topic = [w for w in words if not TIME_WORDS.search(w)]
+        matched = [p for p in passages if set(hints.quarters) & set(p.chunk.quarters)]
+        others = [p for p in passages if p not in matched]
+        if topic and others:
+            best_matched = max((_coverage(topic, p, languages) for p in matched), default=0.0)
+            best_other = max(_coverage(topic, p, languages) for p in others)
+            wrong_period = best_matched < 0.34 and best_other >= 0.67
+    return Evidence(dense, coverage, unknown, missing_period, wrong_period)
+
+
+def _year_mentioned(years: Sequence[int], vocabulary: Collection[str]) -> bool:
+    return any(str(y) in vocabulary for y in years)

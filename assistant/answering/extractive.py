@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from assistant.answering.base import Draft, GenerationRequest
 from assistant.answering.phrases import language_name, phrase
-from assistant.answering.units import Unit, split_units
+from ingestion.units import Unit, split_units
 from assistant.retrieval.hints import analyse
 from assistant.retrieval.passage import Passage
 from vectorstore.analysis import Analyzer
@@ -48,6 +48,11 @@ CUES = {
 MAX_PASSAGES = 3
 MAX_UNITS = 10
 MAX_CHARS = 1200
+#: Units scoring within this margin of the best unit are used too (e5 similarities are compressed:
+#: a few hundredths separate an answer from its neighbours).
+MARGIN = 0.02
+WHEN = re.compile(r"hvornår|\bnår\b|\bnär\b|\bwhen\b|tidspunkt|dato|datum|\bdate\b", re.I)
+HEADING_LIKE = re.compile(r"^(?:•\s*)?(?:[1-4][.)]?\s*(?:og|och|–|-)?\s*)*kvartal\s*\d{4}$", re.I)
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,13 @@ class Picked:
     number: int
     passage: Passage
     units: list[Unit]
+
+
+@dataclass(frozen=True)
+class Scored:
+    score: float
+    number: int
+    unit: Unit
 
 
 def intents(question: str) -> set[str]:
@@ -71,51 +83,76 @@ class ExtractiveGenerator:
         self.analyzer = Analyzer()
 
     # --- choosing ---------------------------------------------------------------------------
-    def _unit_score(self, unit: Unit, terms: set[str], wanted: set[str], language: str) -> float:
+    def _units(self, request: GenerationRequest, passage: Passage) -> list[tuple[Unit, float | None]]:
+        """The passage's units with their similarity to the question (None without vectors)."""
+        chunk = passage.chunk
+        stored = request.unit_vectors.get(chunk.chunk_id)
+        text_units = split_units(chunk.text, chunk.start)
+        if not stored or request.query_vector is None:
+            return [(u, None) for u in text_units]
+        by_span = {(v.start, v.end): v for v in stored}
+        q = request.query_vector
+        out = []
+        for u in text_units:
+            v = by_span.get((u.start, u.end))
+            sim = sum(a * b for a, b in zip(q, v.vector)) if v else None
+            out.append((u, sim))
+        return out
+
+    def _score(self, unit: Unit, sim: float | None, terms: set[str], wanted: set[str], language: str,
+               rank: int) -> float:
         unit_terms = set(self.analyzer.terms(unit.text, language or "da"))
-        score = len(terms & unit_terms) / max(len(terms), 1)
-        for intent in wanted:
-            cue = CUES.get(intent)
-            if cue and cue.search(unit.text):
-                score += 0.25
-        return score
+        lexical = len(terms & unit_terms) / max(len(terms), 1)
+        cue = sum(0.01 for intent in wanted if CUES.get(intent) and CUES[intent].search(unit.text))
+        base = sim if sim is not None else 0.8 + 0.1 * lexical
+        return base + 0.05 * lexical + cue - 0.004 * rank
 
     def pick(self, request: GenerationRequest) -> list[Picked]:
         question = request.question
         wanted = intents(question)
         hints = analyse(question)
         terms = set(self.analyzer.query_terms(question, self.languages))
-        picked: list[Picked] = []
-        budget = MAX_CHARS
-        best_score = 0.0
-        for number, passage in enumerate(request.passages, start=1):
-            if len(picked) >= MAX_PASSAGES or budget <= 0:
-                break
-            chunk = passage.chunk
-            units = split_units(chunk)
+        candidates = list(enumerate(request.passages[: MAX_PASSAGES + 3], start=1))
+        scored: list[Scored] = []
+        units_of: dict[int, list[Unit]] = {}
+        for number, passage in candidates:
+            units = [(u, s) for u, s in self._units(request, passage) if not HEADING_LIKE.match(u.text.strip())]
+            units_of[number] = [u for u, _ in units]
+            for unit, sim in units:
+                score = self._score(unit, sim, terms, wanted, passage.chunk.language, number - 1)
+                if hints.quarters and set(hints.quarters) & set(passage.chunk.quarters):
+                    score += 0.01
+                scored.append(Scored(score, number, unit))
+        if not scored:
+            return []
+        best = max(s.score for s in scored)
+        chosen = sorted((s for s in scored if s.score >= best - MARGIN), key=lambda s: -s.score)
+        by_number: dict[int, list[Unit]] = {}
+        for s in chosen:
+            if s.number in by_number or len(by_number) < MAX_PASSAGES:
+                by_number.setdefault(s.number, []).append(s.unit)
+        top_number = chosen[0].number
+        top_passage = request.passages[top_number - 1]
+        list_answer = (
+            "milestone" in wanted
+            and not WHEN.search(question)
+            and sum(u.is_item for u in units_of[top_number]) >= max(1, len(units_of[top_number]) // 2)
+        )
+        if list_answer:
+            # "What happens in Q3 under X?": the whole milestone list is the answer, and a list
+            # split across chunks continues in the neighbours expansion pulled in.
+            by_number[top_number] = [u for u in units_of[top_number] if u.is_item][:MAX_UNITS]
+            for number, passage in candidates:
+                if passage.expanded_from == top_passage.chunk_id:
+                    by_number[number] = [u for u in units_of[number] if u.is_item][:MAX_UNITS]
+        picked, budget = [], MAX_CHARS
+        for number in sorted(by_number, key=lambda n: (n != top_number, n)):
+            units = sorted(by_number[number], key=lambda u: u.start)
+            units = self._within_budget(units, budget)
             if not units:
                 continue
-            scored = [(self._unit_score(u, terms, wanted, chunk.language), u) for u in units]
-            top = max(s for s, _ in scored)
-            quarter_match = bool(hints.quarters and set(hints.quarters) & set(chunk.quarters))
-            is_list = sum(u.is_item for u in units) >= max(1, len(units) // 2)
-            if picked and not quarter_match:
-                # Later passages must earn their place: clearly relevant units only.
-                if top < max(0.34, 0.75 * best_score):
-                    continue
-            if is_list and (quarter_match or "milestone" in wanted or passage.expanded_from):
-                chosen = [u for u in units if u.is_item][:MAX_UNITS] or units[:MAX_UNITS]
-            elif top <= 0 and not picked:
-                chosen = units[:2]
-            else:
-                threshold = max(top * 0.6, 0.01)
-                chosen = [u for s, u in scored if s >= threshold][:4]
-            chosen = self._within_budget(chosen, budget)
-            if not chosen:
-                continue
-            budget -= sum(len(u.text) for u in chosen)
-            best_score = max(best_score, top)
-            picked.append(Picked(number, passage, chosen))
+            budget -= sum(len(u.text) for u in units)
+            picked.append(Picked(number, request.passages[number - 1], units))
         return picked
 
     @staticmethod

@@ -112,7 +112,9 @@ class AnswerService:
         t = timings.record("rewrite", t)
         passages = self.retriever.search(standalone, flt, k=k)
         t = timings.record("retrieval", t)
-        evidence = measure(standalone, passages, self.settings.languages)
+        evidence = measure(
+            standalone, language, passages, self.settings.languages, self.retriever.corpus_view(flt)
+        )
         found = bool(passages) and evidence.sufficient(
             self.settings.abstain_min_dense, self.settings.abstain_min_coverage
         )
@@ -139,7 +141,15 @@ class AnswerService:
         )
 
     def _request(self, prep: Prepared) -> GenerationRequest:
-        return GenerationRequest(prep.standalone, prep.question, prep.language, prep.passages, prep.history)
+        return GenerationRequest(
+            prep.standalone,
+            prep.question,
+            prep.language,
+            prep.passages,
+            prep.history,
+            query_vector=self.retriever.query_vector(prep.standalone),
+            unit_vectors=self.retriever.store.unit_vectors([p.chunk_id for p in prep.passages]),
+        )
 
     def finish(self, prep: Prepared, draft: Draft, generator_name: str, unsupported: list[str] | None = None) -> AnswerOut:
         checked = check_markers(draft, prep.passages)

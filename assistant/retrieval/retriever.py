@@ -31,6 +31,41 @@ class HybridRetriever:
         self.embedder = embedder
         self.settings = settings
         self.lexical = LexicalIndex(settings.languages)
+        self._view_key: tuple | None = None
+        self._vectors: dict[str, list[float]] = {}
+        self._view = None
+
+    def query_vector(self, query: str) -> list[float]:
+        """The query's embedding; the last few are kept, since answering needs it again."""
+        cached = self._vectors.get(query)
+        if cached is None:
+            cached = self.embedder.embed_query(query)
+            if len(self._vectors) >= 64:
+                self._vectors.pop(next(iter(self._vectors)))
+            self._vectors[query] = cached
+        return cached
+
+    def corpus_view(self, flt: SearchFilter):
+        """Vocabulary and milestone periods of what ``flt``'s audience may see (for the
+        abstain decision). Cached per index version and audience."""
+        from assistant.answering.evidence import CorpusView
+
+        registry = self.store.documents()
+        signature = tuple(sorted(d.version_key for d in registry))
+        self.lexical.ensure(signature, self._all_chunks)
+        key = (signature, flt.audience)
+        if self._view_key != key:
+            allowed = {d.version_key for d in registry if flt.allows_document(d)}
+            periods = {
+                (q, c.year)
+                for c in self.lexical.chunks
+                if chunk_allowed(SearchFilter(audience=flt.audience), c, allowed)
+                for q in c.quarters
+            }
+            vocabulary = self.lexical.vocabulary["staff" if flt.audience == "staff" else "public"]
+            self._view = CorpusView(vocabulary, frozenset(periods))
+            self._view_key = key
+        return self._view
 
     def _all_chunks(self) -> list[StoredChunk]:
         return self.store.chunks_where(SearchFilter(audience="staff"))
@@ -61,7 +96,7 @@ class HybridRetriever:
 
         dense: list[tuple[StoredChunk, float]] = []
         if mode in ("hybrid", "dense"):
-            vector = self.embedder.embed_query(query)
+            vector = self.query_vector(query)
             dense = self.store.query(vector, n, flt, allowed=sorted(allowed_keys))
         lexical: list[tuple[StoredChunk, float]] = []
         if mode in ("hybrid", "bm25"):

@@ -1,7 +1,8 @@
-"""Splitting passages into answer units — sentences and list items — with exact offsets.
+"""Splitting chunks into answer units — sentences and list items — with exact offsets.
 
 The extractive answer is made of such units, so every claim it makes is a verbatim piece of a
-cited passage and every citation can point at exactly the sentences used.
+cited passage and every citation can point at exactly the sentences used. Units are embedded at
+ingest time, so choosing the units that answer a question costs no model call at query time.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from vectorstore.records import StoredChunk
 
 ITEM = re.compile(r"^\s*(?:[•\-–▪◦o]\s+|\d{1,2}[.)]\s+)")
 # Abbreviations after which a period does not end a sentence (da, sv, en).
@@ -57,20 +57,20 @@ def _unit(text: str, start: int, end: int, offset: int, is_item: bool) -> list[U
     return [Unit(offset + s, offset + e, stripped, is_item)]
 
 
-def split_units(chunk: StoredChunk) -> list[Unit]:
-    """Units of a chunk in order: each list item whole, paragraphs split into sentences."""
+def split_units(text: str, offset: int = 0) -> list[Unit]:
+    """Units of a chunk's text in order: each list item whole, paragraphs split into sentences.
+    Offsets are ``offset`` (the chunk's start in its document) plus the position in ``text``."""
     units: list[Unit] = []
     pos = 0
-    text = chunk.text
     for line in text.split("\n"):
         line_start = pos
         pos += len(line) + 1
         if not line.strip():
             continue
         if ITEM.match(line):
-            units.extend(_unit(text, line_start, line_start + len(line), chunk.start, True))
+            units.extend(_unit(text, line_start, line_start + len(line), offset, True))
         else:
-            units.extend(_sentences(line, chunk.start + line_start))
+            units.extend(_sentences(line, offset + line_start))
     return units
 
 
