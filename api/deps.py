@@ -19,6 +19,7 @@ from api.ratelimit import SlidingWindowLimiter
 from api.schemas import ChatFilters
 from assistant.answering.service import AnswerService
 from assistant.auth import (
+    PUBLIC,
     AuthenticationRequired,
     Caller,
     InvalidApiKey,
@@ -91,9 +92,12 @@ async def get_caller(
     scheme, _sep, token = header.partition(" ")
     if header and scheme.lower() != "bearer":
         raise InvalidApiKey("send the API key as 'Authorization: Bearer <key>'")
+    token = token.strip()
+    if not token:
+        return PUBLIC
     keys: KeyRing = request.app.state.keys
-    try:
-        return await run_in_threadpool(keys.authenticate, token.strip())
+    try:  # a key not seen before costs one scrypt: keep it off the event loop
+        return await run_in_threadpool(keys.authenticate, token)
     except InvalidApiKey:
         request.app.state.public_limiter.hit(client_ip(request))
         raise

@@ -2,7 +2,7 @@
 
 A declared ``Content-Length`` above the limit is refused at once with 413; a body sent without
 one (chunked) is counted while it is read and refused as soon as it passes the limit. Uploads get
-their own, larger limit.
+their own, larger limit — only requests that carry an API key, since nobody else may upload.
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.max_upload_bytes if scope["path"] in self.upload_paths else self.max_body_bytes
+        limit = self.max_body_bytes
+        if scope["path"] in self.upload_paths and _header(scope, b"authorization") is not None:
+            limit = self.max_upload_bytes  # only key holders can upload: no one else gets more
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             await _reject(send, BodyTooLarge(limit))
@@ -56,14 +58,19 @@ class BodyLimitMiddleware:
         await self.app(scope, limited_receive, send)
 
 
-def _content_length(scope: Scope) -> int | None:
+def _header(scope: Scope, wanted: bytes) -> bytes | None:
     for name, value in scope.get("headers", ()):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
+        if name == wanted:
+            return value
     return None
+
+
+def _content_length(scope: Scope) -> int | None:
+    value = _header(scope, b"content-length")
+    try:
+        return None if value is None else int(value)
+    except ValueError:
+        return None
 
 
 async def _reject(send: Send, exc: BodyTooLarge) -> None:

@@ -14,7 +14,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fastapi import UploadFile
@@ -166,7 +166,7 @@ def ingest_staged(core: Core, staged: Sequence[Staged], entry: ManifestEntry) ->
 
 
 def _entry_for(entry: ManifestEntry, path: Path) -> ManifestEntry:
-    return ManifestEntry(**{**entry.__dict__, "file": path.name})
+    return replace(entry, file=path.name)
 
 
 def _result(item: Staged, status: str) -> UploadedFile:

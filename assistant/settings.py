@@ -71,9 +71,12 @@ class Settings(BaseSettings):
     retrieval_mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
     retrieval_k: int = Field(6, ge=1, le=50, description="Passages returned per search.")
     retrieval_candidates: int = Field(40, ge=5, le=500, description="Candidates per side.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    rrf_k: int = Field(20, ge=1, description="Reciprocal-rank-fusion constant.")
     dense_weight: float = Field(1.0, ge=0)
     lexical_weight: float = Field(1.0, ge=0)
+    unit_weight: float = Field(
+        1.0, ge=0, description="Weight of the sentence-level dense ranking in the fusion."
+    )
     structure_boost: float = Field(
         0.5, ge=0, description="Relative boost for chunks matching a named quarter/year/section."
     )

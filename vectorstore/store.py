@@ -259,6 +259,28 @@ class ChromaStore:
             )
         ]
 
+    def query_units(
+        self, embedding: Sequence[float], k: int, flt: SearchFilter, allowed: Sequence[str]
+    ) -> list[tuple[str, float]]:
+        """Chunk ids ranked by their best-matching sentence or list item, with that similarity.
+
+        A question usually matches one sentence of a chunk; ranking by the best unit finds
+        chunks whose other content dilutes the chunk-level vector.
+        """
+        if not allowed or k <= 0:
+            return []
+        # Units carry document-level metadata only: year/quarter filters apply to their chunks.
+        where = chunk_where(SearchFilter(audience=flt.audience), allowed)
+        with translate_errors(self.where):
+            got = self.units.query(
+                query_embeddings=[list(embedding)], n_results=k, where=where, include=["metadatas", "distances"]
+            )
+        best: dict[str, float] = {}
+        for md, dist in zip(got["metadatas"][0], got["distances"][0]):
+            cid = str(md["chunk_id"])
+            best.setdefault(cid, 1.0 - float(dist))
+        return list(best.items())
+
     def chunks_where(self, flt: SearchFilter, *, include_embeddings: bool = False) -> list[StoredChunk]:
         """All visible chunks under ``flt`` (for the lexical index and neighbour expansion)."""
         allowed = self.allowed_version_keys(flt)

@@ -162,7 +162,7 @@ async def upload_documents(
     )
     staging = uploads.new_staging_dir(core.settings)
     try:
-        staged = await uploads.stage(files, staging, core.settings.max_file_bytes)
+        staged = await uploads.stage(files, staging, settings.max_file_bytes)
         results = await run_in_threadpool(uploads.ingest_staged, core, staged, entry)
     finally:
         await run_in_threadpool(uploads.remove_staging, staging)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import CallerDep, RateLimit, RetrieverDep, SettingsDep, search_filter
-from api.schemas import ChatFilters, Quarter, error_responses
+from api.schemas import ChatFilters, DocId, Quarter, error_responses
 from assistant.answering.citations import passage_out
 from assistant.contract import PassageOut
 from assistant.errors import BadRequest
@@ -30,8 +30,8 @@ async def search(
     caller: CallerDep,
     q: Annotated[str, Query(min_length=1, max_length=20_000, examples=["fjernvarme 2025"])],
     k: Annotated[int | None, Query(ge=1, le=50, description="Passages to return.")] = None,
-    documents: Annotated[list[str], Query(max_length=50)] = [],  # noqa: B006 (FastAPI copies)
-    organisations: Annotated[list[str], Query(max_length=50)] = [],  # noqa: B006
+    documents: Annotated[list[DocId], Query(max_length=50)] = [],  # noqa: B006 (FastAPI copies)
+    organisations: Annotated[list[DocId], Query(max_length=50)] = [],  # noqa: B006
     languages: Annotated[list[Literal["da", "sv", "en"]], Query(max_length=3)] = [],  # noqa: B006
     year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
     quarters: Annotated[list[Quarter], Query(max_length=4)] = [],  # noqa: B006

@@ -151,7 +151,7 @@
 
   function renderSuggestions(suggestions) {
     if (!suggestions?.length) return null;
-    return el("div", { class: "suggestions" },
+    return el("div", { class: "suggestions", lang },
       el("p", { text: t("suggestions") }),
       el("ul", {}, ...suggestions.map((s) => el("li", {},
         el("strong", { text: s.title }), s.organisation ? ` – ${s.organisation}` : ""))));
@@ -173,9 +173,14 @@
     ui.log.append(node);
     let text = "";
     let citations = [];
+    let language = "";
     const loading = () => el("p", { class: "loading" }, el("span", { class: "dots", "aria-hidden": "true" },
       el("span"), el("span"), el("span")), t("searching"));
-    const render = () => followScroll(() => box.replaceChildren(text ? renderText(text, citations) : loading()));
+    const render = () => followScroll(() => {
+      if (text && language) box.lang = language; // the loading line is in the page's language
+      else box.removeAttribute("lang");
+      box.replaceChildren(text ? renderText(text, citations) : loading());
+    });
     const finish = (stateName) => {
       node.dataset.state = stateName;
       node.setAttribute("aria-busy", "false");
@@ -183,14 +188,15 @@
     render();
     return {
       node,
-      meta(data) { if (data.language) box.lang = data.language; },
+      meta(data) { language = data.language || ""; },
       delta(data) { text += data.text || ""; node.dataset.state = "streaming"; render(); },
       reset() { text = ""; render(); },
       citations(data) { citations = data.citations || []; render(); },
       done(answer) {
         text = answer.answer || "";
         citations = answer.citations || [];
-        if (answer.language) box.lang = answer.language;
+        language = answer.language || language;
+        if (language) box.lang = language;
         node.dataset.found = String(answer.found !== false);
         box.classList.toggle("notice", answer.found === false);
         followScroll(() => {
@@ -207,7 +213,7 @@
       fail(message, retry) {
         followScroll(() => {
           box.replaceChildren(text ? renderText(text, citations) : "");
-          box.append(el("div", { class: "error", role: "alert" },
+          box.append(el("div", { class: "error", role: "alert", lang },
             el("p", { text: message }),
             el("button", { type: "button", class: "btn btn-quiet", onclick: retry, text: t("retry") })));
         });

@@ -95,16 +95,22 @@ class HybridRetriever:
         signature = tuple(sorted(d.version_key for d in registry))
 
         dense: list[tuple[StoredChunk, float]] = []
+        unit_ranking: list[str] = []
         if mode in ("hybrid", "dense"):
             vector = self.query_vector(query)
             dense = self.store.query(vector, n, flt, allowed=sorted(allowed_keys))
+            if s.unit_weight > 0:
+                unit_ranking = [cid for cid, _ in self.store.query_units(vector, 2 * n, flt, sorted(allowed_keys))]
         lexical: list[tuple[StoredChunk, float]] = []
         if mode in ("hybrid", "bm25"):
             self.lexical.ensure(signature, self._all_chunks)
             visible = [c.chunk_id for c in self.lexical.chunks if chunk_allowed(flt, c, allowed_keys)]
             lexical = self.lexical.search(query, n, visible)
 
+        self.lexical.ensure(signature, self._all_chunks)
+        by_id = {c.chunk_id: c for c in self.lexical.chunks}
         chunks = {c.chunk_id: c for c, _ in dense + lexical}
+        chunks.update({cid: by_id[cid] for cid in unit_ranking if cid in by_id and cid not in chunks})
         # Defence in depth: whatever a side returned, nothing outside the filter passes.
         chunks = {cid: c for cid, c in chunks.items() if chunk_allowed(flt, c, allowed_keys)}
         dense_scores = {c.chunk_id: sc for c, sc in dense}
@@ -113,6 +119,7 @@ class HybridRetriever:
             [
                 (s.dense_weight if mode != "bm25" else 0.0, [c.chunk_id for c, _ in dense]),
                 (s.lexical_weight if mode != "dense" else 0.0, [c.chunk_id for c, _ in lexical]),
+                (s.unit_weight, unit_ranking),
             ],
             k=s.rrf_k,
         )

@@ -85,7 +85,9 @@ def fresh_core(tmp_path_factory, demo_corpus):
     from assistant.indexer import ingest_paths
 
     core = Core(make_settings(tmp_path_factory.mktemp("fresh-data")))
-    report = ingest_paths([demo_corpus], settings=core.settings, store=core.store, embedder=core.embedder)
+    report = ingest_paths(
+        [demo_corpus], settings=core.settings, store=core.store, embedder=core.embedder
+    )
     assert report.count("failed") == 0, report.as_dict()
     return core
 
@@ -148,16 +150,34 @@ def uvicorn_server(tmp_path_factory, demo_corpus) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("server-data")
     env = server_env(data_dir)
     cli = [sys.executable, "-c", "from assistant.cli import main; main()"]
-    subprocess.run([*cli, "ingest", str(demo_corpus), "--json"], env=env, cwd=ROOT, check=True,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        [*cli, "ingest", str(demo_corpus), "--json"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     keys = create_keys(data_dir)
     port = free_port()
     log = data_dir / "uvicorn.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app",
-             "--host", "127.0.0.1", "--port", str(port)],
-            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "api.main:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     try:

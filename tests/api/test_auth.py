@@ -18,14 +18,23 @@ class TestRoutes:
     READ_ROUTES = [
         ("get", "/api/documents", {}),
         ("get", "/api/documents/borlange-miljostrategi", {}),
-        ("get", "/api/documents/borlange-miljostrategi/passage", {"params": {"start": 0, "end": 10}}),
+        (
+            "get",
+            "/api/documents/borlange-miljostrategi/passage",
+            {"params": {"start": 0, "end": 10}},
+        ),
         ("get", "/api/search", {"params": {"q": "klimat"}}),
         ("post", "/api/chat", {"json": {"messages": [{"role": "user", "content": "klimat"}]}}),
         ("get", "/v1/models", {}),
         (
             "post",
             "/v1/chat/completions",
-            {"json": {"model": "strategy-assistant", "messages": [{"role": "user", "content": "hej"}]}},
+            {
+                "json": {
+                    "model": "strategy-assistant",
+                    "messages": [{"role": "user", "content": "hej"}],
+                }
+            },
         ),
     ]
 
@@ -36,7 +45,11 @@ class TestRoutes:
         assert call(path, headers={"Authorization": "Bearer public"}, **kwargs).status_code == 200
         assert call(path, headers=api_keys.staff_headers, **kwargs).status_code == 200
         assert call(path, headers=api_keys.admin_headers, **kwargs).status_code == 200
-        for bad in (WRONG, {"Authorization": "Bearer nonsense"}, {"Authorization": f"Basic {api_keys.staff}"}):
+        for bad in (
+            WRONG,
+            {"Authorization": "Bearer nonsense"},
+            {"Authorization": f"Basic {api_keys.staff}"},
+        ):
             r = call(path, headers=bad, **kwargs)
             assert r.status_code == 401, (path, bad)
             assert r.json()["error"]["code"] == "invalid_api_key"
@@ -97,7 +110,12 @@ class TestKeyStore:
         assert ring.authenticate("public") is PUBLIC
         assert ring.authenticate(staff).role == "staff"
         assert ring.authenticate(admin).is_admin
-        for wrong in (staff[:-1] + ("A" if staff[-1] != "A" else "B"), "sa_", "Public", admin + "x"):
+        for wrong in (
+            staff[:-1] + ("A" if staff[-1] != "A" else "B"),
+            "sa_",
+            "Public",
+            admin + "x",
+        ):
             with pytest.raises(InvalidApiKey):
                 ring.authenticate(wrong)
 
@@ -128,7 +146,13 @@ class TestKeyStore:
             ring.authenticate("a-long-plain-secret-of-30-charS")
 
     @pytest.mark.parametrize(
-        "entry", ["staff:x", "boss:x:a-long-plain-secret-of-30-chars", "staff:x:short", "staff:x:scrypt.1.2.3"]
+        "entry",
+        [
+            "staff:x",
+            "boss:x:a-long-plain-secret-of-30-chars",
+            "staff:x:short",
+            "staff:x:scrypt.1.2.3",
+        ],
     )
     def test_bad_settings_keys_are_refused(self, tmp_path, entry):
         from assistant.auth import KeyStoreError
@@ -148,10 +172,10 @@ class TestKeyStore:
 
 @pytest.mark.integration
 def test_settings_key_works_over_http(demo_core):
+    from pydantic import SecretStr
+
     from api.main import create_app
     from tests.api.conftest import app_settings
-
-    from pydantic import SecretStr
 
     entry = SecretStr("admin:env-admin:an-admin-secret-from-the-env")
     settings = app_settings(demo_core, api_keys=[entry])
@@ -178,7 +202,9 @@ def test_keys_cli(tmp_path, monkeypatch):
     assert key.startswith("sa_")
     listed = runner.invoke(app, ["keys", "list", "--json"])
     rows = json.loads(listed.stdout)
-    assert rows == [{"name": "ops", "role": "admin", "created": rows[0]["created"], "source": "file"}]
+    assert rows == [
+        {"name": "ops", "role": "admin", "created": rows[0]["created"], "source": "file"}
+    ]
     assert key not in listed.stdout and "hash" not in listed.stdout
     assert KeyRing(tmp_path / "keys.json").authenticate(key).is_admin
     assert runner.invoke(app, ["keys", "revoke", "ops"]).exit_code == 0

@@ -13,7 +13,9 @@ PUBLIC_QUESTION = "När ska Borlänge vara klimatneutralt?"
 
 def ask(client, question: str, headers=None, **body):
     return client.post(
-        "/api/chat", json={"messages": [{"role": "user", "content": question}], **body}, headers=headers
+        "/api/chat",
+        json={"messages": [{"role": "user", "content": question}], **body},
+        headers=headers,
     )
 
 

@@ -163,7 +163,7 @@ def _squash(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
-def test_ask_cite_not_found_and_clear(server, new_page):
+def test_ask_cite_not_found_and_clear(new_page, server):
     ARTIFACTS.mkdir(exist_ok=True)
     page = new_page(f"{server}/")
     expect(page.locator("html")).to_have_attribute("lang", "da")  # from navigator.languages
@@ -174,6 +174,7 @@ def test_ask_cite_not_found_and_clear(server, new_page):
     expect(answer).to_have_attribute("data-state", "done", timeout=ANSWER_TIMEOUT_MS)
     expect(answer).to_have_attribute("data-found", "true")
     expect(answer.locator(".answer")).to_contain_text("2030")
+    expect(answer.locator(".answer")).to_have_attribute("lang", "sv")  # the answer's language
     chip = answer.locator(".answer button.chip").first
     expect(chip).to_be_visible()
     expect(answer.locator(".sources li")).not_to_have_count(0)
@@ -224,7 +225,7 @@ def test_ask_cite_not_found_and_clear(server, new_page):
     expect(page.locator("#question")).to_be_focused()
 
 
-def test_language_choice_and_embedded_layout(server, new_page):
+def test_language_choice_and_embedded_layout(new_page, server):
     page = new_page(f"{server}/?lang=sv", locale="en-US")
     expect(page.locator("html")).to_have_attribute("lang", "sv")
     expect(page.locator("#send")).to_contain_text("Skicka")
