@@ -117,7 +117,7 @@ def require_admin(caller: CallerDep) -> Caller:
 AdminDep = Annotated[Caller, Depends(require_admin)]
 
 
-def rate_limit(request: Request, caller: CallerDep) -> None:
+async def rate_limit(request: Request, caller: CallerDep) -> None:
     """Public callers are limited per client IP; staff per key, by their own (higher) limit."""
     state = request.app.state
     if caller.is_staff:

@@ -20,7 +20,11 @@ class AssistantError(Exception):
         self.context = context
 
     def to_dict(self) -> dict[str, object]:
-        return {"code": self.code, "message": self.message, **{k: str(v) for k, v in self.context.items()}}
+        return {
+            "code": self.code,
+            "message": self.message,
+            **{k: str(v) for k, v in self.context.items()},
+        }
 
 
 class ConfigurationError(AssistantError):

@@ -22,7 +22,13 @@ from assistant.settings import Settings
 from ingestion.chunking import chunk_document
 from ingestion.cleaning import clean
 from ingestion.loaders import load_file, supported_suffixes
-from ingestion.manifest import ManifestEntry, doc_id_for, document_meta, find_manifest, load_manifest
+from ingestion.manifest import (
+    ManifestEntry,
+    doc_id_for,
+    document_meta,
+    find_manifest,
+    load_manifest,
+)
 from ingestion.structure import outline
 from ingestion.units import split_units
 from vectorstore.store import ChromaStore, UnitRecord
@@ -128,7 +134,9 @@ def prepare_document(
     cleaned = clean(loaded)
     if not cleaned.text.strip():
         raise IngestionError(f"{path.name}: no text left after cleaning", path=str(path))
-    meta = document_meta(path, entry, replace(loaded, text=cleaned.text), languages=settings.languages)
+    meta = document_meta(
+        path, entry, replace(loaded, text=cleaned.text), languages=settings.languages
+    )
     sections = outline(cleaned)
     chunks = chunk_document(
         meta,
@@ -143,7 +151,9 @@ def prepare_document(
     return PreparedDocument(meta, cleaned, chunks, document_version(meta, cleaned, settings))
 
 
-def _manifest_for(path: Path, explicit: dict[str, ManifestEntry] | None, cache: dict) -> ManifestEntry | None:
+def _manifest_for(
+    path: Path, explicit: dict[str, ManifestEntry] | None, cache: dict
+) -> ManifestEntry | None:
     if explicit is not None:
         return explicit.get(path.name)
     folder = path.parent
@@ -200,10 +210,18 @@ def ingest_one(
     if current == prepared.version:
         return FileResult(str(path), doc_id, "unchanged", len(prepared.chunks))
     units = unit_records(prepared.chunks)
-    vectors = embedder.embed_passages([c.embed_text for c in prepared.chunks] + [u.embed_text for u in units])
+    vectors = embedder.embed_passages(
+        [c.embed_text for c in prepared.chunks] + [u.embed_text for u in units]
+    )
     n = len(prepared.chunks)
     store.replace_document(
-        prepared.meta, prepared.version, prepared.clean.text, prepared.chunks, vectors[:n], units, vectors[n:]
+        prepared.meta,
+        prepared.version,
+        prepared.clean.text,
+        prepared.chunks,
+        vectors[:n],
+        units,
+        vectors[n:],
     )
     status = "added" if current is None else "updated"
     return FileResult(str(path), doc_id, status, len(prepared.chunks))
@@ -221,4 +239,11 @@ def unit_records(chunks: Sequence[Chunk]) -> list[UnitRecord]:
     return records
 
 
-__all__ = ["ingest_paths", "ingest_one", "prepare_document", "IngestReport", "expand_paths", "doc_id_for"]
+__all__ = [
+    "ingest_paths",
+    "ingest_one",
+    "prepare_document",
+    "IngestReport",
+    "expand_paths",
+    "doc_id_for",
+]

@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     )
     embedding_cache: bool = Field(True, description="Cache passage embeddings by content hash.")
     embedding_cache_path: Path | None = Field(
-        None, description="SQLite file of the embedding cache (default: data_dir/embeddings.sqlite)."
+        None,
+        description="SQLite file of the embedding cache (default: data_dir/embeddings.sqlite).",
     )
 
     # --- ingestion -----------------------------------------------------------------------
@@ -108,12 +109,12 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `serve` listens on.")
     workers: int = Field(
-        1, ge=1, le=64, description="Worker processes of `serve` (>1 needs or starts a Chroma server)."
+        1, ge=1, le=64, description="`serve` worker processes (>1: uses or starts a Chroma server)."
     )
     api_keys: list[SecretStr] = Field(
         default_factory=list,
         description='Extra API keys, each "role:name:scrypt.…" (printed by `keys create '
-        "--for-settings`) or \"role:name:SECRET\" (a plain secret of 20+ characters); role is "
+        '--for-settings`) or "role:name:SECRET" (a plain secret of 20+ characters); role is '
         "staff or admin. Keys made by `keys create` live in data_dir/keys.json instead.",
     )
     cors_origins: list[str] = Field(

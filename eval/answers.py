@@ -86,9 +86,14 @@ def summarise(rows: list[dict]) -> dict:
     total_citations = sum(r["citations"] for r in answerable)
     return {
         "n": len(rows),
-        "keyword_recall": round(mean(r["keyword_recall"] for r in answerable if r["keyword_recall"] is not None), 4),
+        "keyword_recall": round(
+            mean(r["keyword_recall"] for r in answerable if r["keyword_recall"] is not None), 4
+        ),
         "citation_precision": round(
-            sum(r["citations_covering"] for r in answerable) / total_citations if total_citations else 0.0, 4
+            sum(r["citations_covering"] for r in answerable) / total_citations
+            if total_citations
+            else 0.0,
+            4,
         ),
         "citation_recall": round(mean(1.0 if r["citation_hit"] else 0.0 for r in answerable), 4),
         "abstention_accuracy": round(mean(0.0 if r["found"] else 1.0 for r in unanswerable), 4),
@@ -104,8 +109,11 @@ def evaluate_answers(client: AnswerClient, items: Sequence[EvalItem]) -> dict:
         for stage, seconds in timing.items():
             stages.setdefault(stage, []).append(seconds * 1000)
     latency = {
-        stage: {"p50_ms": round(percentile(v, 50), 2), "p95_ms": round(percentile(v, 95), 2),
-                "values_ms": [round(x, 2) for x in v]}
+        stage: {
+            "p50_ms": round(percentile(v, 50), 2),
+            "p95_ms": round(percentile(v, 95), 2),
+            "values_ms": [round(x, 2) for x in v],
+        }
         for stage, v in stages.items()
     }
     return {

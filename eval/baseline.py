@@ -25,7 +25,9 @@ class BaselineChunk:
 
 
 class BaselineIndex:
-    def __init__(self, chunks: list[BaselineChunk], vectors: np.ndarray, embedder: Embedder) -> None:
+    def __init__(
+        self, chunks: list[BaselineChunk], vectors: np.ndarray, embedder: Embedder
+    ) -> None:
         self.chunks = chunks
         self.vectors = vectors
         self.embedder = embedder

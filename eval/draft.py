@@ -45,30 +45,42 @@ def draft_dataset(store, doc_ids: list[str] | None, per_document: int) -> list[d
         for chunk in (c for c in chunks if c.doc_id == doc.doc_id):
             if made >= per_document:
                 break
-            units = [u for u in split_units(chunk.text, chunk.start) if INFORMATIVE.search(u.text) and len(u.text.split()) >= 5]
+            units = [
+                u
+                for u in split_units(chunk.text, chunk.start)
+                if INFORMATIVE.search(u.text) and len(u.text.split()) >= 5
+            ]
             if not units:
                 continue
             unit = units[0]
             quote = strip_marker(unit.text)
             if chunk.quarters and chunk.year:
                 kind = "milestone"
-                section = next((p for p in reversed(chunk.section_path) if "kvartal" not in p.lower()), doc.title)
-                question = TEMPLATES[kind][lang].format(quarter=chunk.quarters[0], year=chunk.year,
-                                                        section=re.sub(r"^[\d.]+\s*", "", section))
+                section = next(
+                    (p for p in reversed(chunk.section_path) if "kvartal" not in p.lower()),
+                    doc.title,
+                )
+                question = TEMPLATES[kind][lang].format(
+                    quarter=chunk.quarters[0],
+                    year=chunk.year,
+                    section=re.sub(r"^[\d.]+\s*", "", section),
+                )
             else:
                 kind = "fact"
                 question = TEMPLATES[kind][lang].format(topic=_topic(quote), title=doc.title)
             made += 1
-            rows.append({
-                "id": f"draft-{doc.doc_id}-{made:03d}",
-                "question": question,
-                "language": lang,
-                "type": kind,
-                "history": [],
-                "audience": doc.audience,
-                "answerable": True,
-                "gold": [{"doc": doc.doc_id, "quote": " ".join(quote.split()[:20])}],
-                "keywords": _topic(quote, 2).split()[:2] or [quote.split()[0]],
-                "notes": f"DRAFT from {chunk.section or doc.title}: review and paraphrase",
-            })
+            rows.append(
+                {
+                    "id": f"draft-{doc.doc_id}-{made:03d}",
+                    "question": question,
+                    "language": lang,
+                    "type": kind,
+                    "history": [],
+                    "audience": doc.audience,
+                    "answerable": True,
+                    "gold": [{"doc": doc.doc_id, "quote": " ".join(quote.split()[:20])}],
+                    "keywords": _topic(quote, 2).split()[:2] or [quote.split()[0]],
+                    "notes": f"DRAFT from {chunk.section or doc.title}: review and paraphrase",
+                }
+            )
     return rows

@@ -45,11 +45,21 @@ def evaluate_retrieval(
         for item in answerable:
             query = rewrite(item.question, item.history)
             t = time.perf_counter()
-            passages = core.retriever.search(query, SearchFilter(audience=item.audience), k=DEPTH,
-                                             mode=mode, expand=False)  # type: ignore[arg-type]
+            passages = core.retriever.search(
+                query, SearchFilter(audience=item.audience), k=DEPTH, mode=mode, expand=False
+            )  # type: ignore[arg-type]
             latencies.append(time.perf_counter() - t)
-            hits = [any(covers(p.chunk.text, g, p.chunk.doc_id) for g in item.gold) for p in passages]
-            rows.append(_row(item, query, hits, [(p.chunk.doc_id, p.chunk.section, p.chunk.text) for p in passages]))
+            hits = [
+                any(covers(p.chunk.text, g, p.chunk.doc_id) for g in item.gold) for p in passages
+            ]
+            rows.append(
+                _row(
+                    item,
+                    query,
+                    hits,
+                    [(p.chunk.doc_id, p.chunk.section, p.chunk.text) for p in passages],
+                )
+            )
         configs[mode] = {**summarise(rows), "rows": rows, "latency": _latency(latencies)}
     if baseline_corpus is not None:
         index = BaselineIndex.build(baseline_corpus, core.embedder)
@@ -65,7 +75,9 @@ def evaluate_retrieval(
     return configs
 
 
-def _row(item: EvalItem, query: str, hits: list[bool], retrieved: list[tuple[str, str, str]]) -> dict:
+def _row(
+    item: EvalItem, query: str, hits: list[bool], retrieved: list[tuple[str, str, str]]
+) -> dict:
     return {
         "id": item.id,
         "language": item.language,
@@ -74,9 +86,7 @@ def _row(item: EvalItem, query: str, hits: list[bool], retrieved: list[tuple[str
         "standalone": query,
         "rank": first_hit_rank(hits),
         "expected": [g.quote for g in item.gold],
-        "retrieved": [
-            {"doc_id": d, "section": s, "text": t[:200]} for d, s, t in retrieved[:3]
-        ],
+        "retrieved": [{"doc_id": d, "section": s, "text": t[:200]} for d, s, t in retrieved[:3]],
     }
 
 

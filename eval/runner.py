@@ -53,19 +53,25 @@ def run_evaluation(
     if "answers" in parts:
         report["answers"] = evaluate_answers(client or LocalClient(core), items)
     if compare:
-        report["compare"] = compare_configs(core.settings, items, compare, report.get("retrieval", {}))
+        report["compare"] = compare_configs(
+            core.settings, items, compare, report.get("retrieval", {})
+        )
     if gate is not None:
         report["gate"] = check_gate(report, load_gate(gate))
     return report
 
 
-def compare_configs(base: Settings, items: Sequence[EvalItem], specs: Sequence[str], retrieval: dict) -> dict:
+def compare_configs(
+    base: Settings, items: Sequence[EvalItem], specs: Sequence[str], retrieval: dict
+) -> dict:
     """Answers and retrieval for each named configuration, on the same index. The LangChain
     baseline's retrieval scores are added when the report has them."""
     table: dict[str, dict] = {}
     for spec in specs:
         name, overrides = parse_config(spec)
-        settings = base.model_copy(update=Settings(**{**base.model_dump(), **overrides}).model_dump())
+        settings = base.model_copy(
+            update=Settings(**{**base.model_dump(), **overrides}).model_dump()
+        )
         core = Core(settings)
         mode = settings.retrieval_mode
         retrieval_scores = evaluate_retrieval(core, items, modes=(mode,))[mode]["overall"]

@@ -10,13 +10,41 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-
 ITEM = re.compile(r"^\s*(?:[•\-–▪◦o]\s+|\d{1,2}[.)]\s+)")
 # Abbreviations after which a period does not end a sentence (da, sv, en).
 ABBREVIATIONS = {
-    "ca", "f.eks", "fx", "m.v", "mv", "bl.a", "jf", "stk", "nr", "t.ex", "bl", "s.k", "dvs", "osv",
-    "m.fl", "e.g", "i.e", "etc", "vs", "kr", "mio", "mia", "pct", "ift", "mht", "m.h.p", "inkl",
-    "evt", "ang", "vedr", "st", "resp",
+    "ca",
+    "f.eks",
+    "fx",
+    "m.v",
+    "mv",
+    "bl.a",
+    "jf",
+    "stk",
+    "nr",
+    "t.ex",
+    "bl",
+    "s.k",
+    "dvs",
+    "osv",
+    "m.fl",
+    "e.g",
+    "i.e",
+    "etc",
+    "vs",
+    "kr",
+    "mio",
+    "mia",
+    "pct",
+    "ift",
+    "mht",
+    "m.h.p",
+    "inkl",
+    "evt",
+    "ang",
+    "vedr",
+    "st",
+    "resp",
 }
 SENTENCE_END = re.compile(r"[.!?](?=\s+[\"“”'(]?[A-ZÆØÅÄÖ0-9§])")
 

@@ -61,7 +61,9 @@ def demo_core(tmp_path_factory, demo_corpus):
 
     data_dir = tmp_path_factory.mktemp("demo-data")
     core = Core(make_settings(data_dir))
-    report = ingest_paths([demo_corpus], settings=core.settings, store=core.store, embedder=core.embedder)
+    report = ingest_paths(
+        [demo_corpus], settings=core.settings, store=core.store, embedder=core.embedder
+    )
     assert report.count("failed") == 0, report.as_dict()
     core.ingest_report = report
     return core

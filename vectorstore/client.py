@@ -41,8 +41,19 @@ def open_client(settings: Settings):
 
 def _is_connection_problem(exc: BaseException) -> bool:
     text = f"{type(exc).__name__} {exc}".lower()
-    markers = ("connect", "timeout", "timed out", "unavailable", "refused", "could not", "readonly",
-               "read-only", "disk", "permission", "no space")
+    markers = (
+        "connect",
+        "timeout",
+        "timed out",
+        "unavailable",
+        "refused",
+        "could not",
+        "readonly",
+        "read-only",
+        "disk",
+        "permission",
+        "no space",
+    )
     return any(m in text for m in markers)
 
 
@@ -51,7 +62,7 @@ def translate_errors(where: str):
     """Turn chromadb and transport failures into our errors, with a message saying where."""
     try:
         yield
-    except (StoreError,):
+    except StoreError:
         raise
     except Exception as exc:  # chromadb raises many unrelated types; keep the edge in one place
         if _is_connection_problem(exc):

@@ -51,7 +51,9 @@ def chunk_where(flt: SearchFilter, allowed_version_keys: Iterable[str]) -> dict:
         clauses.append({"year": flt.year})
     if flt.quarters:
         quarter_clauses = [{"quarters": {"$contains": q}} for q in flt.quarters]
-        clauses.append(quarter_clauses[0] if len(quarter_clauses) == 1 else {"$or": quarter_clauses})
+        clauses.append(
+            quarter_clauses[0] if len(quarter_clauses) == 1 else {"$or": quarter_clauses}
+        )
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 

@@ -11,8 +11,8 @@ Everything lives in Chroma, so several API workers sharing one Chroma server nee
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from assistant.embedders.base import EmbedderInfo
@@ -53,6 +53,8 @@ class UnitVector:
     end: int
     is_item: bool
     vector: list[float]
+
+
 WRITE_BATCH = 256
 SCHEMA_VERSION = 1
 
@@ -162,12 +164,18 @@ class ChromaStore:
             self.units.delete(where=stale)
 
     def _write_units(
-        self, meta: DocumentMeta, version: str, units: Sequence[UnitRecord], vectors: Sequence[Sequence[float]]
+        self,
+        meta: DocumentMeta,
+        version: str,
+        units: Sequence[UnitRecord],
+        vectors: Sequence[Sequence[float]],
     ) -> None:
         for i in range(0, len(units), WRITE_BATCH):
             part = units[i : i + WRITE_BATCH]
             self.units.upsert(
-                ids=[f"{chunk_id(meta.doc_id, version, u.chunk_index)}::{u.index:03d}" for u in part],
+                ids=[
+                    f"{chunk_id(meta.doc_id, version, u.chunk_index)}::{u.index:03d}" for u in part
+                ],
                 embeddings=[list(v) for v in vectors[i : i + WRITE_BATCH]],
                 documents=[u.embed_text for u in part],
                 metadatas=[
@@ -273,7 +281,10 @@ class ChromaStore:
         where = chunk_where(SearchFilter(audience=flt.audience), allowed)
         with translate_errors(self.where):
             got = self.units.query(
-                query_embeddings=[list(embedding)], n_results=k, where=where, include=["metadatas", "distances"]
+                query_embeddings=[list(embedding)],
+                n_results=k,
+                where=where,
+                include=["metadatas", "distances"],
             )
         best: dict[str, float] = {}
         for md, dist in zip(got["metadatas"][0], got["distances"][0]):
@@ -281,7 +292,9 @@ class ChromaStore:
             best.setdefault(cid, 1.0 - float(dist))
         return list(best.items())
 
-    def chunks_where(self, flt: SearchFilter, *, include_embeddings: bool = False) -> list[StoredChunk]:
+    def chunks_where(
+        self, flt: SearchFilter, *, include_embeddings: bool = False
+    ) -> list[StoredChunk]:
         """All visible chunks under ``flt`` (for the lexical index and neighbour expansion)."""
         allowed = self.allowed_version_keys(flt)
         if not allowed:
@@ -312,7 +325,9 @@ def open_store(settings, embedder_info: EmbedderInfo) -> ChromaStore:
     from vectorstore.client import open_client
 
     where = (
-        f"Chroma server at {settings.chroma_url}" if settings.chroma_url else f"Chroma at {settings.chroma_path}"
+        f"Chroma server at {settings.chroma_url}"
+        if settings.chroma_url
+        else f"Chroma at {settings.chroma_path}"
     )
     return ChromaStore(open_client(settings), settings.collection, embedder_info, where)
 
@@ -333,10 +348,16 @@ def rebuild_embeddings(settings, embedder, on_progress=None) -> int:
     with translate_errors("Chroma"):
         existing = {c.name if hasattr(c, "name") else str(c) for c in client.list_collections()}
     chunks = _rebuild_collection(
-        client, f"{settings.collection}_chunks", existing, embedder, on_progress,
+        client,
+        f"{settings.collection}_chunks",
+        existing,
+        embedder,
+        on_progress,
         lambda doc, md: f"{md['header']}\n{doc}" if md.get("header") else doc,
     )
-    _rebuild_collection(client, f"{settings.collection}_units", existing, embedder, None, lambda doc, md: doc)
+    _rebuild_collection(
+        client, f"{settings.collection}_units", existing, embedder, None, lambda doc, md: doc
+    )
     return chunks
 
 

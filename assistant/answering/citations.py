@@ -40,7 +40,11 @@ def source_fields(chunk: StoredChunk, start: int, end: int) -> dict:
 def passage_out(p: Passage, rank: int) -> PassageOut:
     c = p.chunk
     return PassageOut(
-        **source_fields(c, c.start, c.end), rank=rank, score=round(p.score, 6), chunk_id=c.chunk_id, text=c.text
+        **source_fields(c, c.start, c.end),
+        rank=rank,
+        score=round(p.score, 6),
+        chunk_id=c.chunk_id,
+        text=c.text,
     )
 
 
@@ -55,7 +59,9 @@ class Checked:
 def check_markers(draft: Draft, passages: Sequence[Passage]) -> Checked:
     """Keep markers that name a given passage, drop the rest (reported), renumber from 1 in
     order of first use and build one citation per cited passage."""
-    text = MARKER_GROUP.sub(lambda m: "".join(f"[{n.strip()}]" for n in re.split(r"[,;]", m.group(1))), draft.text)
+    text = MARKER_GROUP.sub(
+        lambda m: "".join(f"[{n.strip()}]" for n in re.split(r"[,;]", m.group(1))), draft.text
+    )
     removed: list[str] = []
     order: dict[int, int] = {}
 

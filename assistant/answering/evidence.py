@@ -25,7 +25,9 @@ from assistant.retrieval.passage import Passage
 from vectorstore.analysis import split_compound, stem_all
 
 TOP = 3
-TIME_WORDS = re.compile(r"kvartal|quarter|^q[1-4]$|første|andet|anden|tredje|fjerde|första|andra|fjärde|first|second|third|fourth|^\d+$")
+TIME_WORDS = re.compile(
+    r"kvartal|quarter|^q[1-4]$|første|andet|anden|tredje|fjerde|första|andra|fjärde|first|second|third|fourth|^\d+$"
+)
 # "How many X" / "who is the X": the thing asked about is X; if the documents never mention X,
 # no passage can answer, however related it looks.
 FOCUS = re.compile(
@@ -33,8 +35,23 @@ FOCUS = re.compile(
     r"(?:de |den |det |en |et |ett |der |)([^\W\d_]{4,})",
     re.I,
 )
-FOCUS_SKIP = {"har", "have", "skal", "ska", "bliver", "blir", "blev", "bruges", "används", "kommer",
-              "gør", "gör", "ansvarlig", "ansvarig", "kontaktperson"}
+FOCUS_SKIP = {
+    "har",
+    "have",
+    "skal",
+    "ska",
+    "bliver",
+    "blir",
+    "blev",
+    "bruges",
+    "används",
+    "kommer",
+    "gør",
+    "gör",
+    "ansvarlig",
+    "ansvarig",
+    "kontaktperson",
+}
 YEARLIKE = re.compile(r"^(19|20)\d\d$")
 TOKEN = re.compile(r"[^\W_][\w\-’']*", re.UNICODE)
 
@@ -99,14 +116,20 @@ def focus_words(question: str, language: str) -> list[str]:
     words never occur in the documents, so they cannot be checked against them)."""
     if language not in ("da", "sv"):
         return []
-    return [m.group(1).casefold() for m in FOCUS.finditer(question) if m.group(1).casefold() not in FOCUS_SKIP]
+    return [
+        m.group(1).casefold()
+        for m in FOCUS.finditer(question)
+        if m.group(1).casefold() not in FOCUS_SKIP
+    ]
 
 
 def _coverage(words: Sequence[str], passage: Passage, languages: Sequence[str]) -> float:
     if not words:
         return 0.0
     text = f"{passage.chunk.header}\n{passage.chunk.text}".casefold()
-    terms = {s for tok in TOKEN.findall(text) for s in _stems(tok, languages)} | set(TOKEN.findall(text))
+    terms = {s for tok in TOKEN.findall(text) for s in _stems(tok, languages)} | set(
+        TOKEN.findall(text)
+    )
     return sum(1 for w in words if _stems(w, languages) & terms or w in terms) / len(words)
 
 
@@ -139,9 +162,9 @@ def measure(
                 for y in years
             )
         elif hints.years:
-            missing_period = not any(p[1] in hints.years for p in view.periods) and not _year_mentioned(
-                hints.years, view.vocabulary
-            )
+            missing_period = not any(
+                p[1] in hints.years for p in view.periods
+            ) and not _year_mentioned(hints.years, view.vocabulary)
     if hints.quarters and language in ("da", "sv") and not missing_period:
         topic = [w for w in words if not TIME_WORDS.search(w)]
         matched = [p for p in passages if set(hints.quarters) & set(p.chunk.quarters)]

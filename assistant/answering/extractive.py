@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from assistant.answering.base import Draft, GenerationRequest
 from assistant.answering.phrases import language_name, phrase
-from ingestion.units import Unit, split_units
 from assistant.retrieval.hints import analyse
 from assistant.retrieval.passage import Passage
+from ingestion.units import Unit, split_units
 from vectorstore.analysis import Analyzer
 
 INTENT_PATTERNS = {
@@ -32,8 +32,13 @@ INTENT_PATTERNS = {
         r"nämnd|committee|samarbejd|samarbet|partner",
         re.I,
     ),
-    "resource": re.compile(r"årsværk|årsverk|ressourc|resurs|resource|staff|budget|hvor mange|hur många|how many|how much", re.I),
-    "goal": re.compile(r"\bmål|goal|target|ambition|vision|klimaneutral|klimatneutral|neutral", re.I),
+    "resource": re.compile(
+        r"årsværk|årsverk|ressourc|resurs|resource|staff|budget|hvor mange|hur många|how many|how much",
+        re.I,
+    ),
+    "goal": re.compile(
+        r"\bmål|goal|target|ambition|vision|klimaneutral|klimatneutral|neutral", re.I
+    ),
 }
 CUES = {
     "responsibility": re.compile(
@@ -50,7 +55,12 @@ MAX_UNITS = 10
 MAX_CHARS = 1200
 #: Units scoring within this margin of the best unit are used too (e5 similarities are compressed:
 #: a few hundredths separate an answer from its neighbours).
-MARGIN = 0.02
+MARGIN = 0.03
+PASSAGE_MARGIN = 0.08
+UNITS_FROM_BEST = 3
+LEXICAL_WEIGHT = 0.05
+RANK_PENALTY = 0.01
+CUE_BONUS = 0.02
 WHEN = re.compile(r"hvornår|\bnår\b|\bnär\b|\bwhen\b|tidspunkt|dato|datum|\bdate\b", re.I)
 HEADING_LIKE = re.compile(r"^(?:•\s*)?(?:[1-4][.)]?\s*(?:og|och|–|-)?\s*)*kvartal\s*\d{4}$", re.I)
 
@@ -83,7 +93,9 @@ class ExtractiveGenerator:
         self.analyzer = Analyzer()
 
     # --- choosing ---------------------------------------------------------------------------
-    def _units(self, request: GenerationRequest, passage: Passage) -> list[tuple[Unit, float | None]]:
+    def _units(
+        self, request: GenerationRequest, passage: Passage
+    ) -> list[tuple[Unit, float | None]]:
         """The passage's units with their similarity to the question (None without vectors)."""
         chunk = passage.chunk
         stored = request.unit_vectors.get(chunk.chunk_id)
@@ -99,13 +111,22 @@ class ExtractiveGenerator:
             out.append((u, sim))
         return out
 
-    def _score(self, unit: Unit, sim: float | None, terms: set[str], wanted: set[str], language: str,
-               rank: int) -> float:
+    def _score(
+        self,
+        unit: Unit,
+        sim: float | None,
+        terms: set[str],
+        wanted: set[str],
+        language: str,
+        rank: int,
+    ) -> float:
         unit_terms = set(self.analyzer.terms(unit.text, language or "da"))
         lexical = len(terms & unit_terms) / max(len(terms), 1)
-        cue = sum(0.01 for intent in wanted if CUES.get(intent) and CUES[intent].search(unit.text))
+        cue = sum(
+            CUE_BONUS for intent in wanted if CUES.get(intent) and CUES[intent].search(unit.text)
+        )
         base = sim if sim is not None else 0.8 + 0.1 * lexical
-        return base + 0.05 * lexical + cue - 0.004 * rank
+        return base + LEXICAL_WEIGHT * lexical + cue - RANK_PENALTY * rank
 
     def pick(self, request: GenerationRequest) -> list[Picked]:
         question = request.question
@@ -116,7 +137,11 @@ class ExtractiveGenerator:
         scored: list[Scored] = []
         units_of: dict[int, list[Unit]] = {}
         for number, passage in candidates:
-            units = [(u, s) for u, s in self._units(request, passage) if not HEADING_LIKE.match(u.text.strip())]
+            units = [
+                (u, s)
+                for u, s in self._units(request, passage)
+                if not HEADING_LIKE.match(u.text.strip())
+            ]
             units_of[number] = [u for u, _ in units]
             for unit, sim in units:
                 score = self._score(unit, sim, terms, wanted, passage.chunk.language, number - 1)
@@ -125,18 +150,29 @@ class ExtractiveGenerator:
                 scored.append(Scored(score, number, unit))
         if not scored:
             return []
-        best = max(s.score for s in scored)
-        chosen = sorted((s for s in scored if s.score >= best - MARGIN), key=lambda s: -s.score)
-        by_number: dict[int, list[Unit]] = {}
-        for s in chosen:
-            if s.number in by_number or len(by_number) < MAX_PASSAGES:
+        scored.sort(key=lambda s: -s.score)
+        best = scored[0]
+        top_number = best.number
+        # The best passage contributes its best few units; other passages only units that score
+        # as well as the best one (an answer spread over two places).
+        by_number: dict[int, list[Unit]] = {top_number: []}
+        for s in scored:
+            if s.number == top_number:
+                if (
+                    len(by_number[top_number]) < UNITS_FROM_BEST
+                    and s.score >= best.score - PASSAGE_MARGIN
+                ):
+                    by_number[top_number].append(s.unit)
+            elif s.score >= best.score - MARGIN and (
+                s.number in by_number or len(by_number) < MAX_PASSAGES
+            ):
                 by_number.setdefault(s.number, []).append(s.unit)
-        top_number = chosen[0].number
         top_passage = request.passages[top_number - 1]
         list_answer = (
             "milestone" in wanted
             and not WHEN.search(question)
-            and sum(u.is_item for u in units_of[top_number]) >= max(1, len(units_of[top_number]) // 2)
+            and sum(u.is_item for u in units_of[top_number])
+            >= max(1, len(units_of[top_number]) // 2)
         )
         if list_answer:
             # "What happens in Q3 under X?": the whole milestone list is the answer, and a list
@@ -188,7 +224,11 @@ class ExtractiveGenerator:
             lines.append("")
         for lang in sorted(noted_languages):
             lines.append(
-                phrase("source_language", request.language, language=language_name(lang, request.language))
+                phrase(
+                    "source_language",
+                    request.language,
+                    language=language_name(lang, request.language),
+                )
             )
         return Draft("\n".join(lines).strip(), found=bool(picked), spans=spans)
 

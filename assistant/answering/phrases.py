@@ -9,7 +9,11 @@ LANGUAGE_NAMES = {
 }
 
 PHRASES = {
-    "according_to": {"da": "Ifølge {source}:", "sv": "Enligt {source}:", "en": "According to {source}:"},
+    "according_to": {
+        "da": "Ifølge {source}:",
+        "sv": "Enligt {source}:",
+        "en": "According to {source}:",
+    },
     "source_language": {
         "da": "(Kilden er på {language} og citeres ordret.)",
         "sv": "(Källan är på {language} och citeras ordagrant.)",

@@ -28,13 +28,73 @@ BACK_REFERENCE = re.compile(
     re.I,
 )
 QUESTION_WORDS = {
-    "hvad", "hvem", "hvordan", "hvornår", "hvor", "hvilke", "hvilken", "hvilket", "hvorfor",
-    "vad", "vem", "hur", "när", "var", "vilka", "vilken", "vilket", "varför",
-    "what", "who", "how", "when", "where", "which", "why", "sker", "händer", "happens", "happen",
-    "der", "det", "den", "er", "är", "is", "are", "i", "in", "om", "about", "og", "och", "and",
-    "kvartal", "kvartalet", "quarter", "q1", "q2", "q3", "q4", "tell", "me", "please", "mange",
-    "många", "many", "much", "ansvarlig", "ansvarar", "responsible", "bruges", "används", "used",
-    "skal", "ska", "will", "be",
+    "hvad",
+    "hvem",
+    "hvordan",
+    "hvornår",
+    "hvor",
+    "hvilke",
+    "hvilken",
+    "hvilket",
+    "hvorfor",
+    "vad",
+    "vem",
+    "hur",
+    "när",
+    "var",
+    "vilka",
+    "vilken",
+    "vilket",
+    "varför",
+    "what",
+    "who",
+    "how",
+    "when",
+    "where",
+    "which",
+    "why",
+    "sker",
+    "händer",
+    "happens",
+    "happen",
+    "der",
+    "det",
+    "den",
+    "er",
+    "är",
+    "is",
+    "are",
+    "i",
+    "in",
+    "om",
+    "about",
+    "og",
+    "och",
+    "and",
+    "kvartal",
+    "kvartalet",
+    "quarter",
+    "q1",
+    "q2",
+    "q3",
+    "q4",
+    "tell",
+    "me",
+    "please",
+    "mange",
+    "många",
+    "many",
+    "much",
+    "ansvarlig",
+    "ansvarar",
+    "responsible",
+    "bruges",
+    "används",
+    "used",
+    "skal",
+    "ska",
+    "will",
+    "be",
 }
 TIME_PATTERNS = (RANGE, ORDINAL, NUM_BEFORE, NUM_AFTER, Q_SHORT)
 # Fewer content words than this and the question cannot name its own subject.
@@ -42,7 +102,11 @@ MIN_CONTENT_WORDS = 3
 
 
 def content_words(text: str) -> list[str]:
-    return [w for w in words(text) if w not in STOPWORDS and w not in QUESTION_WORDS and len(w) > 1 and not w.isdigit()]
+    return [
+        w
+        for w in words(text)
+        if w not in STOPWORDS and w not in QUESTION_WORDS and len(w) > 1 and not w.isdigit()
+    ]
 
 
 def is_follow_up(question: str) -> bool:
@@ -85,7 +149,11 @@ def rewrite(question: str, history: Sequence[Message]) -> str:
         rewritten = _replace_time(anchor, phrase) if phrase else anchor
         for year in hints.years:
             old = YEAR.search(rewritten)
-            rewritten = YEAR.sub(str(year), rewritten, count=1) if old else f"{rewritten.rstrip('?')} {year}?"
+            rewritten = (
+                YEAR.sub(str(year), rewritten, count=1)
+                if old
+                else f"{rewritten.rstrip('?')} {year}?"
+            )
         return rewritten
     subject = " ".join(dict.fromkeys(content_words(anchor)))
     base = question.rstrip(" ?.!")

@@ -79,7 +79,9 @@ class AnswerService:
                 f"{self.settings.max_question_chars})"
             )
         history = [m for m in messages[:-1] if m.role != "system"]
-        return question, history[-self.settings.max_history_messages :] if self.settings.max_history_messages else []
+        return question, history[
+            -self.settings.max_history_messages :
+        ] if self.settings.max_history_messages else []
 
     def language_of(self, question: str, history: Sequence[Message]) -> str:
         """The question's language; a short ambiguous follow-up inherits the conversation's."""
@@ -103,7 +105,9 @@ class AnswerService:
                 log.warning("LLM rewrite failed, using rules: %s", exc.message)
         return rewrite(question, history)
 
-    def prepare(self, messages: Sequence[Message], flt: SearchFilter, k: int | None = None) -> Prepared:
+    def prepare(
+        self, messages: Sequence[Message], flt: SearchFilter, k: int | None = None
+    ) -> Prepared:
         timings = self.last_timings = Timings()
         t = time.perf_counter()
         question, history = self._validate(messages)
@@ -124,7 +128,9 @@ class AnswerService:
         seen: dict[str, Suggestion] = {}
         for p in prep.passages:
             c = p.chunk
-            seen.setdefault(c.doc_id, Suggestion(doc_id=c.doc_id, title=c.title, organisation=c.organisation))
+            seen.setdefault(
+                c.doc_id, Suggestion(doc_id=c.doc_id, title=c.title, organisation=c.organisation)
+            )
         suggestions = list(seen.values())[:3]
         text = phrase("not_found", prep.language)
         if suggestions:
@@ -151,13 +157,23 @@ class AnswerService:
             unit_vectors=self.retriever.store.unit_vectors([p.chunk_id for p in prep.passages]),
         )
 
-    def finish(self, prep: Prepared, draft: Draft, generator_name: str, unsupported: list[str] | None = None) -> AnswerOut:
+    def finish(
+        self,
+        prep: Prepared,
+        draft: Draft,
+        generator_name: str,
+        unsupported: list[str] | None = None,
+    ) -> AnswerOut:
         checked = check_markers(draft, prep.passages)
         if not draft.found or not checked.citations:
             return self._abstain(prep)
         if unsupported is None:
             verify = getattr(self.generator, "verify", None)
-            unsupported = verify(checked.text, checked.citations, prep.language) if verify and generator_name != "extractive" else []
+            unsupported = (
+                verify(checked.text, checked.citations, prep.language)
+                if verify and generator_name != "extractive"
+                else []
+            )
         return AnswerOut(
             answer=checked.text,
             found=True,
@@ -171,7 +187,9 @@ class AnswerService:
         )
 
     # --- public API -------------------------------------------------------------------------
-    def answer(self, messages: Sequence[Message], flt: SearchFilter, k: int | None = None) -> AnswerOut:
+    def answer(
+        self, messages: Sequence[Message], flt: SearchFilter, k: int | None = None
+    ) -> AnswerOut:
         prep = self.prepare(messages, flt, k)
         if not prep.found:
             return self._abstain(prep)
@@ -188,7 +206,9 @@ class AnswerService:
         self.last_timings.record("generation", t)
         return result
 
-    def stream(self, messages: Sequence[Message], flt: SearchFilter, k: int | None = None) -> Iterator[tuple[str, object]]:
+    def stream(
+        self, messages: Sequence[Message], flt: SearchFilter, k: int | None = None
+    ) -> Iterator[tuple[str, object]]:
         """Events: ``("meta", {...})``, then ``("delta", text)`` pieces, then ``("answer",
         AnswerOut)`` — the final answer is authoritative (markers checked and renumbered)."""
         prep = self.prepare(messages, flt, k)

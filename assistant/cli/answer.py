@@ -32,7 +32,9 @@ def _load_history(path: Path | None):
     try:
         return [Message.model_validate(m) for m in raw]
     except Exception as exc:
-        raise typer.BadParameter(f"history {path} is not a list of {{role, content}}: {exc}") from exc
+        raise typer.BadParameter(
+            f"history {path} is not a list of {{role, content}}: {exc}"
+        ) from exc
 
 
 def show_answer(result) -> None:

@@ -40,12 +40,17 @@ def _run(parts, dataset, out, url, compare, gate, baseline, as_json) -> None:
     )
     paths = write_report(report, out)
     if as_json:
-        print_json({k: v for k, v in report.items() if k not in ("retrieval", "answers")} | {
-            "retrieval": {c: v["overall"] for c, v in report.get("retrieval", {}).items()},
-            "answers": report.get("answers", {}).get("overall"),
-        })
+        print_json(
+            {k: v for k, v in report.items() if k not in ("retrieval", "answers")}
+            | {
+                "retrieval": {c: v["overall"] for c, v in report.get("retrieval", {}).items()},
+                "answers": report.get("answers", {}).get("overall"),
+            }
+        )
     else:
-        console.print(to_markdown(report).split("## Worst failures")[0], markup=False, highlight=False)
+        console.print(
+            to_markdown(report).split("## Worst failures")[0], markup=False, highlight=False
+        )
         console.print(f"report: {paths['markdown']}, {paths['html']}, {paths['json']}")
     if gate and report.get("gate"):
         console.print("[red]quality gate failed:[/red]\n  " + "\n  ".join(report["gate"]))
@@ -60,7 +65,9 @@ def evaluate(
     url: str = typer.Option(None, "--url", help="Evaluate a running server instead (answers)."),
     compare: list[str] = typer.Option([], "--compare", help="NAME[:key=value,...] (repeatable)."),
     gate: bool = typer.Option(False, "--gate", help="Exit 1 when a metric misses eval/gate.toml."),
-    baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Include the LangChain baseline."),
+    baseline: bool = typer.Option(
+        True, "--baseline/--no-baseline", help="Include the LangChain baseline."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Run retrieval and answer evaluation end to end and write the report."""
@@ -69,7 +76,9 @@ def evaluate(
 
 
 @app.command("retrieval")
-def retrieval(dataset: Path = DatasetOpt, out: Path = OutOpt, as_json: bool = typer.Option(False, "--json")) -> None:
+def retrieval(
+    dataset: Path = DatasetOpt, out: Path = OutOpt, as_json: bool = typer.Option(False, "--json")
+) -> None:
     """hit@1/3/5/10 and MRR@10: dense, BM25, hybrid and the LangChain baseline."""
     _run(("retrieval",), dataset, out, None, (), False, True, as_json)
 
@@ -87,7 +96,9 @@ def answers(
 
 @app.command("draft")
 def draft(
-    doc_ids: list[str] = typer.Argument(None, help="Documents to draft questions for (default: all)."),
+    doc_ids: list[str] = typer.Argument(
+        None, help="Documents to draft questions for (default: all)."
+    ),
     per_document: int = typer.Option(10, "--per-document", min=1),
     output: Path = typer.Option(Path("eval/data/draft.jsonl"), "--output", "-o"),
 ) -> None:
@@ -99,7 +110,9 @@ def draft(
     output.parent.mkdir(parents=True, exist_ok=True)
     import json
 
-    output.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    output.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+    )
     console.print(f"wrote {len(rows)} draft questions to {output} — review every row before use")
 
 

@@ -45,7 +45,9 @@ def ingest(
             f"documents: {s['added']} added, {s['updated']} updated, {s['unchanged']} unchanged, "
             f"{s['failed']} failed; chunks written: {s['chunks']} ({s['embedded']} newly embedded)"
         )
-    if report.failed and not (report.count("added") + report.count("updated") + report.count("unchanged")):
+    if report.failed and not (
+        report.count("added") + report.count("updated") + report.count("unchanged")
+    ):
         raise typer.Exit(1)
 
 

@@ -25,7 +25,11 @@ class EmbedderInfo:
     dim: int
 
     def as_metadata(self) -> dict[str, str | int]:
-        return {"embedder_backend": self.backend, "embedder_model": self.model, "embedder_dim": self.dim}
+        return {
+            "embedder_backend": self.backend,
+            "embedder_model": self.model,
+            "embedder_dim": self.dim,
+        }
 
     def describe(self) -> str:
         return f"{self.backend}:{self.model} ({self.dim}d)"

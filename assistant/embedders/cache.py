@@ -57,7 +57,9 @@ class EmbeddingCache:
                 for i in range(0, len(keys), 500):
                     part = list(keys[i : i + 500])
                     marks = ",".join("?" * len(part))
-                    rows = conn.execute(f"SELECT key, vec FROM vectors WHERE key IN ({marks})", part)
+                    rows = conn.execute(
+                        f"SELECT key, vec FROM vectors WHERE key IN ({marks})", part
+                    )
                     for key, blob in rows:
                         found[key] = np.frombuffer(blob, dtype=np.float32).tolist()
             except sqlite3.Error as exc:

@@ -67,7 +67,10 @@ class SentenceTransformerEmbedder:
 
     def info(self) -> EmbedderInfo:
         model = self._load()
-        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        getter = (
+            getattr(model, "get_embedding_dimension", None)
+            or model.get_sentence_embedding_dimension
+        )
         dim = getter()
         return EmbedderInfo(self.backend, self.model_name, int(dim))
 

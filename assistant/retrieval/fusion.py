@@ -12,9 +12,7 @@ from assistant.retrieval.hints import QueryHints
 from vectorstore.records import StoredChunk
 
 
-def rrf(
-    rankings: Sequence[tuple[float, Sequence[str]]], k: int = 60
-) -> dict[str, float]:
+def rrf(rankings: Sequence[tuple[float, Sequence[str]]], k: int = 60) -> dict[str, float]:
     """Fuse ranked id lists: ``score(id) = Σ weight / (k + rank)`` with ranks from 1."""
     fused: dict[str, float] = {}
     for weight, ids in rankings:

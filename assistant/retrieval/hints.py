@@ -12,10 +12,27 @@ import re
 from dataclasses import dataclass
 
 ORDINALS = {
-    "første": 1, "forste": 1, "första": 1, "forsta": 1, "first": 1, "1st": 1,
-    "andet": 2, "anden": 2, "andra": 2, "second": 2, "2nd": 2,
-    "tredje": 3, "third": 3, "3rd": 3,
-    "fjerde": 4, "fjärde": 4, "fjarde": 4, "fourth": 4, "4th": 4, "sidste": 4, "sista": 4,
+    "første": 1,
+    "forste": 1,
+    "första": 1,
+    "forsta": 1,
+    "first": 1,
+    "1st": 1,
+    "andet": 2,
+    "anden": 2,
+    "andra": 2,
+    "second": 2,
+    "2nd": 2,
+    "tredje": 3,
+    "third": 3,
+    "3rd": 3,
+    "fjerde": 4,
+    "fjärde": 4,
+    "fjarde": 4,
+    "fourth": 4,
+    "4th": 4,
+    "sidste": 4,
+    "sista": 4,
     "last": 4,
 }
 Q_WORD = r"(?:kvartal(?:et|er|ets)?|quarter|qtr)"
@@ -52,9 +69,7 @@ def quarters_in(text: str) -> tuple[int, ...]:
 
 def analyse(question: str) -> QueryHints:
     """Structural hints in ``question`` (empty when it names none)."""
-    sections = tuple(
-        s for s in SECTION.findall(question) if not re.fullmatch(r"\d+\.\d{3,}", s)
-    )
+    sections = tuple(s for s in SECTION.findall(question) if not re.fullmatch(r"\d+\.\d{3,}", s))
     return QueryHints(
         quarters=quarters_in(question),
         years=tuple(sorted({int(y) for y in YEAR.findall(question)})),

@@ -52,4 +52,6 @@ class StrategyRetriever(BaseRetriever):
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
         retriever: HybridRetriever = self.hybrid
-        return [passage_to_document(p) for p in retriever.search(query, self.search_filter, k=self.k)]
+        return [
+            passage_to_document(p) for p in retriever.search(query, self.search_filter, k=self.k)
+        ]

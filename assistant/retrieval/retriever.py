@@ -100,17 +100,24 @@ class HybridRetriever:
             vector = self.query_vector(query)
             dense = self.store.query(vector, n, flt, allowed=sorted(allowed_keys))
             if s.unit_weight > 0:
-                unit_ranking = [cid for cid, _ in self.store.query_units(vector, 2 * n, flt, sorted(allowed_keys))]
+                unit_ranking = [
+                    cid
+                    for cid, _ in self.store.query_units(vector, 2 * n, flt, sorted(allowed_keys))
+                ]
         lexical: list[tuple[StoredChunk, float]] = []
         if mode in ("hybrid", "bm25"):
             self.lexical.ensure(signature, self._all_chunks)
-            visible = [c.chunk_id for c in self.lexical.chunks if chunk_allowed(flt, c, allowed_keys)]
+            visible = [
+                c.chunk_id for c in self.lexical.chunks if chunk_allowed(flt, c, allowed_keys)
+            ]
             lexical = self.lexical.search(query, n, visible)
 
         self.lexical.ensure(signature, self._all_chunks)
         by_id = {c.chunk_id: c for c in self.lexical.chunks}
         chunks = {c.chunk_id: c for c, _ in dense + lexical}
-        chunks.update({cid: by_id[cid] for cid in unit_ranking if cid in by_id and cid not in chunks})
+        chunks.update(
+            {cid: by_id[cid] for cid in unit_ranking if cid in by_id and cid not in chunks}
+        )
         # Defence in depth: whatever a side returned, nothing outside the filter passes.
         chunks = {cid: c for cid, c in chunks.items() if chunk_allowed(flt, c, allowed_keys)}
         dense_scores = {c.chunk_id: sc for c, sc in dense}
@@ -168,6 +175,14 @@ class HybridRetriever:
                 ):
                     continue
                 seen.add(neighbour.chunk_id)
-                out.append(replace(p, chunk=neighbour, score=p.score * 0.9, dense=None,
-                                   lexical=None, expanded_from=p.chunk_id))
+                out.append(
+                    replace(
+                        p,
+                        chunk=neighbour,
+                        score=p.score * 0.9,
+                        dense=None,
+                        lexical=None,
+                        expanded_from=p.chunk_id,
+                    )
+                )
         return out

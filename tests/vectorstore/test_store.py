@@ -13,9 +13,16 @@ from vectorstore.records import chunk_id, chunk_metadata
 pytestmark = pytest.mark.unit
 
 
-def make_doc(doc_id: str, texts: list[str], audience: str = "public") -> tuple[DocumentMeta, str, list[Chunk]]:
-    meta = DocumentMeta(doc_id=doc_id, title=f"Title {doc_id}", source=f"{doc_id}.txt", language="da",
-                        audience=audience)  # type: ignore[arg-type]
+def make_doc(
+    doc_id: str, texts: list[str], audience: str = "public"
+) -> tuple[DocumentMeta, str, list[Chunk]]:
+    meta = DocumentMeta(
+        doc_id=doc_id,
+        title=f"Title {doc_id}",
+        source=f"{doc_id}.txt",
+        language="da",
+        audience=audience,
+    )  # type: ignore[arg-type]
     full = "\n\n".join(texts)
     chunks, pos = [], 0
     for i, t in enumerate(texts):
@@ -81,7 +88,9 @@ def test_public_caller_never_sees_staff_chunks(fake_core):
     put(fake_core, "open", ["klimaplan for borgerne"], "v1", "public")
     put(fake_core, "secret", ["klimaplan intern budget"], "v1", "staff")
     public = SearchFilter(audience="public")
-    hits = fake_core.store.query(fake_core.embedder.embed_query("klimaplan intern budget"), 10, public)
+    hits = fake_core.store.query(
+        fake_core.embedder.embed_query("klimaplan intern budget"), 10, public
+    )
     assert {c.doc_id for c, _ in hits} == {"open"}
     assert [d.doc_id for d in fake_core.store.documents(public)] == ["open"]
     with pytest.raises(DocumentNotFound):
@@ -90,7 +99,9 @@ def test_public_caller_never_sees_staff_chunks(fake_core):
     sneaky = SearchFilter(audience="public", doc_ids=("secret",))
     assert fake_core.store.query(fake_core.embedder.embed_query("budget"), 10, sneaky) == []
     staff = SearchFilter(audience="staff")
-    hits = fake_core.store.query(fake_core.embedder.embed_query("klimaplan intern budget"), 10, staff)
+    hits = fake_core.store.query(
+        fake_core.embedder.embed_query("klimaplan intern budget"), 10, staff
+    )
     assert {c.doc_id for c, _ in hits} == {"open", "secret"}
 
 
@@ -99,7 +110,9 @@ def test_chunk_level_audience_guard_holds_even_if_registry_is_wrong(fake_core):
     were (wrongly) public."""
     meta, _chunks = put(fake_core, "secret", ["intern sag"], "v1", "staff")
     fake_core.store.docs.update(ids=["secret"], metadatas=[{"audience": "public"}])
-    hits = fake_core.store.query(fake_core.embedder.embed_query("intern sag"), 5, SearchFilter("public"))
+    hits = fake_core.store.query(
+        fake_core.embedder.embed_query("intern sag"), 5, SearchFilter("public")
+    )
     assert hits == []
 
 
