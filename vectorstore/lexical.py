@@ -51,7 +51,9 @@ class LexicalIndex:
         self._position = {c.chunk_id: i for i, c in enumerate(chunks)}
         texts = [f"{c.header}\n{c.text}" for c in chunks]
         self._analyzer = Analyzer(Analyzer.vocabulary_of(texts))
-        corpus = [self._analyzer.terms(t, c.language or "da") for t, c in zip(texts, chunks)]
+        corpus = [
+            self._analyzer.terms(t, c.language or "da") for t, c in zip(texts, chunks, strict=False)
+        ]
         self.vocabulary = _vocabularies(texts, chunks, self.languages)
         if not chunks:
             self._bm25 = None
@@ -90,7 +92,7 @@ def _vocabularies(
 
     public: set[str] = set()
     everything: set[str] = set()
-    for text, chunk in zip(texts, chunks):
+    for text, chunk in zip(texts, chunks, strict=False):
         tokens = set(words(text))
         terms = tokens | {s for lang in languages for s in stem_all(tokens, lang)}
         everything |= terms

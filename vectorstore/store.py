@@ -101,7 +101,10 @@ class ChromaStore:
         """All registered documents (metadata only) that ``flt`` allows, sorted by id."""
         with translate_errors(self.where):
             got = self.docs.get(include=["metadatas"])
-        docs = [document_from_record(i, md or {}) for i, md in zip(got["ids"], got["metadatas"])]
+        docs = [
+            document_from_record(i, md or {})
+            for i, md in zip(got["ids"], got["metadatas"], strict=False)
+        ]
         if flt is not None:
             docs = [d for d in docs if flt.allows_document(d)]
         return sorted(docs, key=lambda d: d.doc_id)
@@ -226,7 +229,7 @@ class ChromaStore:
                 where={"chunk_id": {"$in": list(chunk_ids)}}, include=["metadatas", "embeddings"]
             )
         out: dict[str, list[UnitVector]] = {}
-        for md, vector in zip(got["metadatas"], got["embeddings"]):
+        for md, vector in zip(got["metadatas"], got["embeddings"], strict=False):
             out.setdefault(str(md["chunk_id"]), []).append(
                 UnitVector(int(md["start"]), int(md["end"]), bool(md.get("is_item")), list(vector))
             )
@@ -263,7 +266,11 @@ class ChromaStore:
         return [
             (chunk_from_record(i, doc, md), 1.0 - float(dist))
             for i, doc, md, dist in zip(
-                got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0]
+                got["ids"][0],
+                got["documents"][0],
+                got["metadatas"][0],
+                got["distances"][0],
+                strict=False,
             )
         ]
 
@@ -287,7 +294,7 @@ class ChromaStore:
                 include=["metadatas", "distances"],
             )
         best: dict[str, float] = {}
-        for md, dist in zip(got["metadatas"][0], got["distances"][0]):
+        for md, dist in zip(got["metadatas"][0], got["distances"][0], strict=False):
             cid = str(md["chunk_id"])
             best.setdefault(cid, 1.0 - float(dist))
         return list(best.items())
@@ -303,7 +310,9 @@ class ChromaStore:
         with translate_errors(self.where):
             got = self.chunks.get(where=chunk_where(flt, allowed), include=include)
         out = []
-        for n, (i, doc, md) in enumerate(zip(got["ids"], got["documents"], got["metadatas"])):
+        for n, (i, doc, md) in enumerate(
+            zip(got["ids"], got["documents"], got["metadatas"], strict=False)
+        ):
             chunk = chunk_from_record(i, doc, md)
             if include_embeddings:
                 chunk.extra["embedding"] = list(got["embeddings"][n])
@@ -381,7 +390,7 @@ def _rebuild_collection(client, name, existing, embedder, on_progress, text_of) 
         ids = got["ids"][i : i + WRITE_BATCH]
         docs = got["documents"][i : i + WRITE_BATCH]
         mds = got["metadatas"][i : i + WRITE_BATCH]
-        vectors = embedder.embed_passages([text_of(d, m) for d, m in zip(docs, mds)])
+        vectors = embedder.embed_passages([text_of(d, m) for d, m in zip(docs, mds, strict=False)])
         with translate_errors("Chroma"):
             new.upsert(ids=ids, embeddings=vectors, documents=docs, metadatas=mds)
         if on_progress:

@@ -107,7 +107,7 @@ class ExtractiveGenerator:
         out = []
         for u in text_units:
             v = by_span.get((u.start, u.end))
-            sim = sum(a * b for a, b in zip(q, v.vector)) if v else None
+            sim = sum(a * b for a, b in zip(q, v.vector, strict=False)) if v else None
             out.append((u, sim))
         return out
 
@@ -237,6 +237,5 @@ class ExtractiveGenerator:
 
     def stream(self, request: GenerationRequest) -> Iterator[str | Draft]:
         draft = self.generate(request)
-        for line in draft.text.splitlines(keepends=True):
-            yield line
+        yield from draft.text.splitlines(keepends=True)
         yield draft

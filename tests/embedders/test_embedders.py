@@ -15,7 +15,7 @@ from assistant.settings import Settings
 
 
 def cos(a, b):
-    return sum(x * y for x, y in zip(a, b)) / (
+    return sum(x * y for x, y in zip(a, b, strict=False)) / (
         math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
     )
 
