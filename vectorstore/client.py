@@ -28,6 +28,7 @@ def open_client(settings: Settings):
                 ssl=url.scheme == "https",
                 settings=chroma_settings,
             )
+            _bound_http_timeout(client, settings.store_timeout_s)
             client.heartbeat()
             return client
     path = settings.chroma_path
@@ -37,6 +38,17 @@ def open_client(settings: Settings):
         raise StoreUnavailable(f"cannot create the data directory {path}: {exc}") from exc
     with translate_errors(f"embedded Chroma at {path}"):
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def _bound_http_timeout(client, seconds: float) -> None:
+    """chromadb's HTTP client waits forever (``httpx.Client(timeout=None)``); a server that
+    silently drops packets would hang every request. Bound it. There is no public setting for
+    this, so we set the timeout on the client's httpx session when it is where we expect it."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(seconds)
 
 
 def _is_connection_problem(exc: BaseException) -> bool:
