@@ -18,68 +18,15 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from assistant.models import Block, BlockKind, CleanText, LoadedText
+from ingestion.boilerplate import BOILERPLATE_LINES, BOILERPLATE_PARAGRAPHS, LINK_LABEL, word_set
 from ingestion.structure import is_title_like, looks_like_heading_line, mark_headings, parse_quarter
 
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-#: Whole lines that are site furniture, not document content (matched case-insensitively against
-#: the whitespace-normalised line). Danish, Swedish and English; extend here, nowhere else.
-BOILERPLATE_LINES: tuple[str, ...] = (
-    # skip links and navigation
-    r"(?:gå|spring) (?:direkte )?(?:til|over) "
-    r"(?:hoved)?(?:indhold(?:et)?|navigation(?:en)?|menu(?:en)?)",
-    r"(?:hoppa|gå) (?:direkt )?till (?:huvud)?(?:innehåll(?:et)?|navigering(?:en)?|menyn?)",
-    r"skip (?:to (?:the )?(?:main )?content|navigation)",
-    r"(?:tilbage |gå |tillbaka |back )?(?:til|till|to) (?:toppen|top)",
-    r"menu|meny|søg|sök|search|luk|stäng|close|log ind|logga in|content editor|web ?part",
-    # print, share, read more
-    r"print|udskriv(?: siden)?|skriv ut(?: sidan)?|print this page",
-    r"(?:del|dela|share)(?: (?:siden|sidan|this page))?(?: (?:på|on|via) \w+(?:[ -]\w+)?)?",
-    r"facebook|twitter|linkedin|instagram|youtube",
-    r"(?:læs|läs|read) (?:mere|mer|more)(?: her| här| here)?\s*[»›→>]?",
-    r"(?:lyt|lyssna|læs op)(?: til siden| på sidan)?",
-    # cookie banners
-    r"(?:vi bruger|denne (?:hjemme|web)side bruger|vi använder|den här webbplatsen använder|"
-    r"webbplatsen använder|we use|this (?:web)?site uses) (?:cookies|kakor)\b.*",
-    r"(?:accepter|acceptér|acceptera|godkänn|godkend|accept|afvis|neka|reject)"
-    r"(?: alle| alla| all)?(?: nødvendige| nödvändiga| necessary)?(?: cookies| kakor)?",
-    r"(?:cookie|kak)(?:-| )?(?:indstillinger|inställningar|settings|politik|policy|erklæring)"
-    r"|inställningar för kakor|om cookies|om kakor",
-    # outdated browser warnings
-    r"(?:hej! )?du använder en (?:gammal|föråldrad) webbläsare",
-    r"du bruger en (?:gammel|forældet) browser|you are using an (?:old|outdated) browser",
-    # media furniture
-    r"klicka på bilden för att se filmen.*|klik på billedet for at se (?:filmen|videoen).*",
-    r"skärmdump (?:på|av|från) .{1,120}|skærmbillede (?:af|fra) .{1,120}",
-    r"(?:länk|link) til{1,2} [\w-]+(?: [\w-]+){0,2}",
-    r"[^\s/\\]{1,80}\.(?:png|jpe?g|gif|svg|webp|bmp|tiff?)",
-)
-#: Lines containing both patterns are boilerplate paragraphs (e.g. the text under "Hej! Du använder
-#: en gammal webbläsare"). Only applied to lines shorter than ``_MAX_PARAGRAPH_RULE_CHARS``.
-BOILERPLATE_PARAGRAPHS: tuple[tuple[str, str], ...] = (
-    (r"\bwebbläsaren?\b", r"\b(?:Firefox|Chrome|Edge|Safari)\b"),
-    (r"\bbrowser(?:en)?\b", r"\b(?:Firefox|Chrome|Edge|Safari)\b"),
-    (r"\b(?:cookies|kakor)\b", r"\b(?:accepter|acceptera|godkänn|samtykke|samtycke|consent)"),
-)
-#: Link labels at the end of a line ("Pdf, 2.1 MB, öppnas i nytt fönster.").
-LINK_LABEL = (
-    r"(?:(?:pdf|word|excel|powerpoint|docx?|xlsx?|pptx?|odt|zip)\s*,\s*"
-    r"\d+(?:[.,]\d+)?\s*(?:[kmg]i?b|bytes?)\b\.?"
-    r"(?:\s*,\s*öppnas i (?:ett )?nytt fönster\.?)?"
-    r"|länk till (?:en )?annan webbplats(?:\s*,\s*öppnas i (?:ett )?nytt fönster)?\.?"
-    r"|,?\s*öppnas i (?:ett )?nytt fönster\.?"
-    r"|\(?(?:åbner|opens) i(?:n)? (?:et |a )?(?:nyt|new) (?:vindue|window|tab|fane)\)?\.?"
-    r"|ekstern(?:t)? link\.?|extern länk\.?|external link\.?)"
-)
 _MAX_PARAGRAPH_RULE_CHARS = 600
 
 _BOILERPLATE = re.compile("|".join(f"(?:{p})" for p in BOILERPLATE_LINES), re.I)
 _PARAGRAPH_RULES = [(re.compile(a, re.I), re.compile(b)) for a, b in BOILERPLATE_PARAGRAPHS]
 _PARAGRAPH_TRIGGER = re.compile("|".join(a for a, _ in BOILERPLATE_PARAGRAPHS), re.I)
-_LABEL_LAST_WORDS = _words(
+_LABEL_LAST_WORDS = word_set(
     "kb kib mb mib gb byte bytes fönster webbplats vindue window tab fane link länk"
 )
 _TRAILING_LABEL = re.compile(rf"(?:^|\s+){LINK_LABEL}\s*$", re.I)
@@ -99,11 +46,11 @@ _PRIVATE_BULLETS = "\uf0b7\uf0a7\uf076\uf0d8\uf0fc\uf0a8"
 _SENTENCE_END = ".!?:"
 _CLOSERS = "\"'”’»)]"
 _CONTINUATION_START = "(),;.%&/"
-_ABBREVIATIONS = _words(
+_ABBREVIATIONS = word_set(
     "ca. jf. mv. evt. inkl. ekskl. fx. dvs. ift. mht. mhp. vedr. nr. pga. bl.a. f.eks. m.v. "
     "m.fl. osv. t.ex. m.m. s.k. resp. kap. st. kr. mio. mia. tkr. etc. e.g. i.e. vs. jvf. ang."
 )
-_CONNECTORS = _words(
+_CONNECTORS = word_set(
     "og eller samt i af til med for på om at en et der som den det de fra ved under over efter "
     "hos mod mellem uden inden via hvor hvis når men så end skal vil kan er har bliver blive "
     "sig også ikke dog både and or the a an of to in on with by from as is are that which och "
