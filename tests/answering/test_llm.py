@@ -17,14 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from assistant.answering.extractive import ExtractiveGenerator
-from assistant.answering.llm import (
-    LEX_MIN,
-    LLMGenerator,
-    lexical_support,
-    numbers_match,
-    split_sentences,
-)
+from assistant.answering.llm import LLMGenerator
 from assistant.answering.service import AnswerService, build_generator
+from assistant.answering.support import LEX_MIN, lexical_support, numbers_match, split_sentences
 from assistant.contract import Citation, Message
 from assistant.errors import GeneratorError, GeneratorTimeout
 from prompts import NOT_FOUND, chat_prompt, format_passage, load_prompt
