@@ -9,6 +9,7 @@ chunk ids the caller may see — the audience rule is enforced here too.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Collection, Sequence
 
@@ -47,6 +48,8 @@ class LexicalIndex:
     def _build(self, chunks: list[StoredChunk]) -> None:
         import bm25s
 
+        # bm25s sets its own logger to DEBUG on import and would log every rebuild.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         self.chunks = chunks
         self._position = {c.chunk_id: i for i, c in enumerate(chunks)}
         texts = [f"{c.header}\n{c.text}" for c in chunks]

@@ -209,8 +209,9 @@ class ExtractiveGenerator:
         for p in picked:
             chunk = p.passage.chunk
             source = chunk.title
-            if chunk.section_path:
-                source += f" ({' > '.join(chunk.section_path)})"
+            path = [part for part in chunk.section_path if part.strip() != chunk.title.strip()]
+            if path:
+                source += f" ({' > '.join(path)})"
             lines.append(phrase("according_to", request.language, source=source))
             if len(p.units) == 1 and not p.units[0].is_item:
                 lines.append(f"{p.units[0].text} [{p.number}]")
