@@ -61,6 +61,8 @@ UNITS_FROM_BEST = 3
 LEXICAL_WEIGHT = 0.05
 RANK_PENALTY = 0.01
 CUE_BONUS = 0.02
+#: A question that names a quarter wants that quarter's milestones, not a similar list of another.
+QUARTER_BONUS = 0.05
 WHEN = re.compile(r"hvornår|\bnår\b|\bnär\b|\bwhen\b|tidspunkt|dato|datum|\bdate\b", re.I)
 HEADING_LIKE = re.compile(r"^(?:•\s*)?(?:[1-4][.)]?\s*(?:og|och|–|-)?\s*)*kvartal\s*\d{4}$", re.I)
 
@@ -119,8 +121,9 @@ class ExtractiveGenerator:
         wanted: set[str],
         language: str,
         rank: int,
+        context: set[str] = frozenset(),
     ) -> float:
-        unit_terms = set(self.analyzer.terms(unit.text, language or "da"))
+        unit_terms = set(self.analyzer.terms(unit.text, language or "da")) | context
         lexical = len(terms & unit_terms) / max(len(terms), 1)
         cue = sum(
             CUE_BONUS for intent in wanted if CUES.get(intent) and CUES[intent].search(unit.text)
@@ -143,10 +146,22 @@ class ExtractiveGenerator:
                 if not HEADING_LIKE.match(u.text.strip())
             ]
             units_of[number] = [u for u, _ in units]
+            # The section path names the theme ("3.1.3 Natur og biodiversitet") that the items
+            # themselves rarely repeat: its words count for every unit of the section.
+            context = set(
+                self.analyzer.terms(
+                    " ".join(passage.chunk.section_path), passage.chunk.language or "da"
+                )
+            )
+            quarter_match = bool(
+                hints.quarters and set(hints.quarters) & set(passage.chunk.quarters)
+            )
             for unit, sim in units:
-                score = self._score(unit, sim, terms, wanted, passage.chunk.language, number - 1)
-                if hints.quarters and set(hints.quarters) & set(passage.chunk.quarters):
-                    score += 0.01
+                score = self._score(
+                    unit, sim, terms, wanted, passage.chunk.language, number - 1, context
+                )
+                if quarter_match:
+                    score += QUARTER_BONUS
                 scored.append(Scored(score, number, unit))
         if not scored:
             return []
@@ -177,7 +192,8 @@ class ExtractiveGenerator:
         if list_answer:
             # "What happens in Q3 under X?": the whole milestone list is the answer, and a list
             # split across chunks continues in the neighbours expansion pulled in.
-            by_number[top_number] = [u for u in units_of[top_number] if u.is_item][:MAX_UNITS]
+            # Other places are distractors then: the answer is this list (and its continuation).
+            by_number = {top_number: [u for u in units_of[top_number] if u.is_item][:MAX_UNITS]}
             for number, passage in candidates:
                 if passage.expanded_from == top_passage.chunk_id:
                     by_number[number] = [u for u in units_of[number] if u.is_item][:MAX_UNITS]
