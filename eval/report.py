@@ -116,9 +116,9 @@ def to_markdown(report: dict) -> str:
                 [
                     [
                         name,
-                        c.get("hit@5", 0.0),
-                        c.get("mrr@10", 0.0),
-                        *[c.get(m, 0.0) for m in ANSWER_COLUMNS],
+                        c.get("hit@5", "–"),
+                        c.get("mrr@10", "–"),
+                        *[c.get(m, "–") for m in ANSWER_COLUMNS],
                     ]
                     for name, c in compare.items()
                 ],
