@@ -313,11 +313,25 @@ class Analyzer:
         return {w for t in texts for w in words(t) if len(w) >= MIN_PART and w.isalpha()}
 
     def terms(self, text: str, language: str) -> list[str]:
-        tokens = [w for w in words(text) if w not in STOPWORDS]
-        parts: list[str] = []
-        for token in tokens:
-            parts.extend(split_compound(token, self.vocabulary))
-        return stem_all(tokens + parts, language)
+        tokens = words(text)
+        stems = stem_all(tokens, language)
+        out: list[str] = []
+        for i, (token, stem) in enumerate(zip(tokens, stems, strict=True)):
+            if token.isdigit() and len(token) == 1:
+                # A lone digit matches half the corpus ("2. Kvartal", "stage 2"); paired with its
+                # neighbours it is precise: "7 årsværk" → 7_årsværk, "Etape 2" → etap_2.
+                if i + 1 < len(tokens):
+                    out.append(f"{token}_{stems[i + 1]}")
+                if i > 0:
+                    out.append(f"{stems[i - 1]}_{token}")
+                continue
+            if token in STOPWORDS:
+                continue
+            out.append(stem)
+            parts = split_compound(token, self.vocabulary)
+            if parts:
+                out.extend(stem_all(parts, language))
+        return out
 
     def query_terms(self, text: str, languages: Iterable[str]) -> list[str]:
         """Query terms stemmed for every corpus language: the question's language is not always
