@@ -12,8 +12,9 @@ from assistant.contract import Citation, PassageOut
 from assistant.retrieval.passage import Passage
 from vectorstore.records import StoredChunk
 
-MARKER = re.compile(r"\[(\d{1,3})\]")
-MARKER_GROUP = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})+)\]")
+MARKER = re.compile(r"\[(\d+)\]")
+OPEN, CLOSE = "\ue000", "\ue001"  # private-use characters: placeholders for kept markers
+MARKER_GROUP = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)+)\]")
 
 
 def passage_link(doc_id: str, start: int, end: int) -> str:
@@ -71,9 +72,13 @@ def check_markers(draft: Draft, passages: Sequence[Passage]) -> Checked:
             removed.append(match.group(0))
             return ""
         order.setdefault(n, len(order) + 1)
-        return f"[{order[n]}]"
+        return f"{OPEN}{order[n]}{CLOSE}"
 
-    text = MARKER.sub(replace, text)
+    # Removing a marker can join its neighbours into a new one ("[2[999]]" → "[2]"), so repeat
+    # until no bracketed number is left; kept markers are parked as placeholders meanwhile.
+    while MARKER.search(text):
+        text = MARKER.sub(replace, text)
+    text = text.replace(OPEN, "[").replace(CLOSE, "]")
     text = re.sub(r"[ \t]+([.,;:!?])", r"\1", text)
     text = re.sub(r"[ \t]{2,}", " ", text).strip()
     citations = []
