@@ -105,8 +105,19 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_json("internal_error", INTERNAL_MESSAGE), status_code=500)
 
 
+async def storage_error(request: Request, exc: OSError) -> JSONResponse:
+    """The data directory cannot be written (disk full, read-only): the service is unavailable
+    until an operator frees space, not broken; say so without naming paths."""
+    log.error("storage error on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        error_json("storage_unavailable", "the server cannot write its data directory right now"),
+        status_code=503,
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(AssistantError, assistant_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(OSError, storage_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, unexpected_error)

@@ -266,8 +266,12 @@ class KeyFile:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        lock = self.path.with_name(self.path.name + ".lock")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise KeyStoreError(f"cannot lock the key file {lock}: {exc.strerror or exc}") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -276,7 +280,12 @@ class KeyFile:
 
     def _write(self, records: Sequence[KeyRecord]) -> None:
         payload = json.dumps({"version": 1, "keys": [r.to_json() for r in records]}, indent=2)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".keys.", suffix=".tmp")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".keys.", suffix=".tmp")
+        except OSError as exc:
+            raise KeyStoreError(
+                f"cannot write the key file {self.path}: {exc.strerror or exc}"
+            ) from exc
         try:
             os.fchmod(fd, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as file:
@@ -284,6 +293,11 @@ class KeyFile:
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(tmp, self.path)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise KeyStoreError(
+                f"cannot write the key file {self.path}: {exc.strerror or exc}"
+            ) from exc
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from assistant.embedders import Embedder
-from assistant.errors import AssistantError, IngestionError
+from assistant.errors import AssistantError, IngestionError, StoreError
 from assistant.models import Chunk, CleanText, DocumentMeta
 from assistant.settings import Settings
 from ingestion.chunking import chunk_document
@@ -184,6 +184,10 @@ def ingest_paths(
         try:
             entry = _manifest_for(path, explicit, manifests)
             result = ingest_one(path, entry, settings=settings, store=store, embedder=embedder)
+        except StoreError:
+            # The index itself failed (disk full, server gone): later files would fail the same
+            # way, so stop; what was stored stays consistent (see vectorstore.store).
+            raise
         except AssistantError as exc:
             log.warning("skipped %s: %s", path, exc.message)
             result = FileResult(str(path), None, "failed", message=exc.message)

@@ -21,7 +21,9 @@ def open_client(settings: Settings):
         url = urlparse(settings.chroma_url)
         if not url.hostname:
             raise StoreError(f"invalid chroma_url {settings.chroma_url!r}")
-        with translate_errors(f"Chroma server at {settings.chroma_url}"):
+        where = f"Chroma server at {settings.chroma_url}"
+        _probe(settings.chroma_url, settings.store_timeout_s, where)
+        with translate_errors(where):
             client = chromadb.HttpClient(
                 host=url.hostname,
                 port=url.port or (443 if url.scheme == "https" else 8000),
@@ -36,8 +38,33 @@ def open_client(settings: Settings):
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreUnavailable(f"cannot create the data directory {path}: {exc}") from exc
-    with translate_errors(f"embedded Chroma at {path}"):
-        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    try:
+        with translate_errors(f"embedded Chroma at {path}"):
+            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except StoreError:
+        # chromadb caches one client system per path, a failed one too; forget this path's so
+        # the next attempt starts clean (and reports the real reason) once the fault is gone.
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(str(path), None)
+        SharedSystemClient._identifier_to_refcount.pop(str(path), None)
+        raise
+
+
+def _probe(url: str, seconds: float, where: str) -> None:
+    """Ask the server's heartbeat with a bounded wait before chromadb's client, which calls the
+    server in its constructor without any timeout, gets to hang on a server that never answers."""
+    import httpx
+
+    base = url.rstrip("/")
+    try:
+        response = httpx.get(f"{base}/api/v2/heartbeat", timeout=seconds)
+        if response.status_code == 404:
+            response = httpx.get(f"{base}/api/v1/heartbeat", timeout=seconds)
+    except httpx.HTTPError as exc:
+        raise StoreUnavailable(f"{where} is not available: {exc}") from exc
+    if response.status_code >= 500:
+        raise StoreUnavailable(f"{where} is not available: HTTP {response.status_code}")
 
 
 def _bound_http_timeout(client, seconds: float) -> None:
