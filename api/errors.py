@@ -15,7 +15,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from assistant.errors import AssistantError, DocumentNotFound, StoreError, StoreUnavailable
+from assistant.errors import (
+    AssistantError,
+    DocumentNotFound,
+    GeneratorError,
+    GeneratorTimeout,
+    StoreError,
+    StoreUnavailable,
+)
 
 log = logging.getLogger("api")
 
@@ -48,6 +55,11 @@ def public_error(exc: AssistantError) -> dict:
         return {"code": exc.code, "message": STORE_DOWN_MESSAGE}
     if isinstance(exc, StoreError) and exc.status >= 500:
         return {"code": exc.code, "message": INTERNAL_MESSAGE}
+    if isinstance(exc, GeneratorTimeout):
+        return {"code": exc.code, "message": "the language model did not answer in time"}
+    if isinstance(exc, GeneratorError):
+        # The message names the endpoint and model: for the log, not for callers.
+        return {"code": exc.code, "message": "the language model failed to answer"}
     body = exc.to_dict()
     return {k: v for k, v in body.items() if k not in PRIVATE_CONTEXT}
 

@@ -14,6 +14,7 @@ from vectorstore.records import StoredChunk
 
 MARKER = re.compile(r"\[(\d+)\]")
 OPEN, CLOSE = "\ue000", "\ue001"  # private-use characters: placeholders for kept markers
+PARKED = re.compile(f"{OPEN}(\\d+){CLOSE}")
 MARKER_GROUP = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)+)\]")
 
 
@@ -64,21 +65,27 @@ def check_markers(draft: Draft, passages: Sequence[Passage]) -> Checked:
         lambda m: "".join(f"[{n.strip()}]" for n in re.split(r"[,;]", m.group(1))), draft.text
     )
     removed: list[str] = []
-    order: dict[int, int] = {}
 
-    def replace(match: re.Match) -> str:
+    def park(match: re.Match) -> str:
         n = int(match.group(1))
         if not 1 <= n <= len(passages):
             removed.append(match.group(0))
             return ""
-        order.setdefault(n, len(order) + 1)
-        return f"{OPEN}{order[n]}{CLOSE}"
+        return f"{OPEN}{n}{CLOSE}"
 
     # Removing a marker can join its neighbours into a new one ("[2[999]]" → "[2]"), so repeat
-    # until no bracketed number is left; kept markers are parked as placeholders meanwhile.
+    # until no bracketed number is left; kept markers are parked as placeholders meanwhile and
+    # numbered at the end in order of first appearance.
     while MARKER.search(text):
-        text = MARKER.sub(replace, text)
-    text = text.replace(OPEN, "[").replace(CLOSE, "]")
+        text = MARKER.sub(park, text)
+    order: dict[int, int] = {}
+
+    def number(match: re.Match) -> str:
+        n = int(match.group(1))
+        order.setdefault(n, len(order) + 1)
+        return f"[{order[n]}]"
+
+    text = PARKED.sub(number, text)
     text = re.sub(r"[ \t]+([.,;:!?])", r"\1", text)
     text = re.sub(r"[ \t]{2,}", " ", text).strip()
     citations = []
