@@ -12,6 +12,7 @@ import math
 import os
 import platform
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -19,7 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,23 +59,6 @@ def bench_env(data_dir: Path, **settings: object) -> dict[str, str]:
 
 
 @contextmanager
-def applied_env(env: dict[str, str]) -> Iterator[None]:
-    """Use ``env`` in this process (settings are re-read), restoring the old one afterwards."""
-    from assistant.settings import get_settings
-
-    old = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    get_settings.cache_clear()
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
-        get_settings.cache_clear()
-
-
-@contextmanager
 def temp_data_dir(prefix: str, keep: bool = False) -> Iterator[Path]:
     """A fresh data directory, removed afterwards unless ``keep``."""
     path = Path(tempfile.mkdtemp(prefix=f"sa-bench-{prefix}-"))
@@ -82,8 +66,6 @@ def temp_data_dir(prefix: str, keep: bool = False) -> Iterator[Path]:
         yield path
     finally:
         if not keep:
-            import shutil
-
             shutil.rmtree(path, ignore_errors=True)
 
 
@@ -152,14 +134,35 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
-def tree_memory_mb(pid: int) -> dict[str, float]:
-    """Summed current (VmRSS) and peak (VmHWM) resident memory of a process tree."""
+def tree_memory_mb(pid: int) -> dict:
+    """Summed current (VmRSS) and peak (VmHWM) resident memory of a process tree, and each
+    process's share (by its command line)."""
     pids = process_tree(pid)
+    each = [
+        {
+            "pid": p,
+            "command": _command(p),
+            "rss_mb": round(_status_kib(p, "VmRSS") / 1024.0, 1),
+            "peak_rss_mb": round(_status_kib(p, "VmHWM") / 1024.0, 1),
+        }
+        for p in pids
+    ]
     return {
         "processes": len(pids),
-        "rss_mb": round(sum(_status_kib(p, "VmRSS") for p in pids) / 1024.0, 1),
-        "peak_rss_mb": round(sum(_status_kib(p, "VmHWM") for p in pids) / 1024.0, 1),
+        "rss_mb": round(sum(e["rss_mb"] for e in each), 1),
+        "peak_rss_mb": round(sum(e["peak_rss_mb"] for e in each), 1),
+        "by_process": each,
     }
+
+
+def _command(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return "?"
+    return " ".join(Path(a).name if i == 0 else a for i, a in enumerate(raw.decode().split("\0")))[
+        :120
+    ]
 
 
 def cpu_seconds() -> float:
@@ -173,10 +176,8 @@ def disk_usage_mb(path: Path) -> float:
     total = 0
     for root, _dirs, files in os.walk(path):
         for name in files:
-            try:
+            with suppress(OSError):
                 total += os.lstat(os.path.join(root, name)).st_blocks * 512
-            except OSError:
-                pass
     return round(total / 1e6, 2)
 
 
@@ -244,9 +245,7 @@ def log(message: str) -> None:
 
 
 # --- child processes -----------------------------------------------------------------------
-def run_worker(
-    module: str, job: dict, env: dict[str, str], timeout_s: float | None = None
-) -> dict:
+def run_worker(module: str, job: dict, env: dict[str, str], timeout_s: float | None = None) -> dict:
     """Run ``python -m module --worker JOB`` in a fresh process with ``env``; the worker writes
     its JSON result to ``job["result_path"]``. Fresh processes give each measurement its own
     memory high-water mark and a cold start."""
@@ -427,7 +426,9 @@ class Server:
                 pass
             time.sleep(0.5)
         self.stop()
-        raise RuntimeError(f"the server was not ready within {timeout_s:.0f} s; see {self.log_path}")
+        raise RuntimeError(
+            f"the server was not ready within {timeout_s:.0f} s; see {self.log_path}"
+        )
 
     def memory(self) -> dict[str, float]:
         return tree_memory_mb(self.process.pid) if self.process else {}

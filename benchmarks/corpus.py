@@ -9,8 +9,9 @@ differ, while the structure the pipeline detects (sections, quarters, lists) sta
 - bullet lines (``•``, ``-``, ``*``, ``–``) are shuffled within each list;
 - two- and three-digit numbers that are not part of a section number, year or page marker are
   shifted;
-- a small share of longer words in long lines (default 5 %) is swapped for other words of the
-  same document (never words with digits or quarter words).
+- in every line of five or more words one word of five or more letters, and a small share
+  (default 5 %) of the others, is swapped for another word of the same document (never words
+  with digits or quarter words), so sentences and list items differ too.
 
 Files are named ``v0042-<original name>`` in one flat folder, so sorting groups them by variant
 and ``corpus.toml`` (same metadata as the demo manifest: audience, language, organisation …)
@@ -36,6 +37,7 @@ from benchmarks.common import DEMO_CORPUS
 BULLET = re.compile(r"^\s*[•\-*–]\s")
 NUMBER = re.compile(r"(?<![\d./§-])\b(\d{2,3})\b(?![\d./-])")
 WORD = re.compile(r"[^\W\d_]{5,}", re.UNICODE)
+MIN_WORDS = 5
 PROTECTED = re.compile(r"kvartal|quarter|etape", re.IGNORECASE)
 
 
@@ -64,7 +66,7 @@ def vary_text(text: str, title: str, variant: int, word_swap: float = 0.05) -> s
     out = []
     for line in lines:
         line = NUMBER.sub(lambda m: str(int(m.group(1)) + shift), line)
-        if word_swap > 0 and len(line.split()) >= 8 and vocabulary:
+        if word_swap > 0 and len(line.split()) >= MIN_WORDS and vocabulary:
             line = _swap_words(line, vocabulary, word_swap, rng)
         out.append(line)
     return "\n".join(out).rstrip("\n") + f"\n\nBenchmark {marker}.\n"
@@ -100,14 +102,23 @@ def _shuffle_bullets(lines: list[str], rng: random.Random) -> list[str]:
 
 
 def _swap_words(line: str, vocabulary: list[str], share: float, rng: random.Random) -> str:
-    def swap(match: re.Match) -> str:
-        word = match.group(0)
-        if PROTECTED.search(word) or rng.random() >= share:
-            return word
-        other = rng.choice(vocabulary)
-        return other.capitalize() if word[0].isupper() else other.lower()
-
-    return WORD.sub(swap, line)
+    """Swap one eligible word of the line for sure (so the line differs from the original) and
+    each further one with probability ``share``."""
+    eligible = [m for m in WORD.finditer(line) if not PROTECTED.search(m.group(0))]
+    if not eligible:
+        return line
+    forced = rng.randrange(len(eligible))
+    parts, last = [], 0
+    for n, match in enumerate(eligible):
+        if n != forced and rng.random() >= share:
+            continue
+        word, other = match.group(0), rng.choice(vocabulary)
+        parts += [
+            line[last : match.start()],
+            other.capitalize() if word[0].isupper() else other.lower(),
+        ]
+        last = match.end()
+    return "".join(parts) + line[last:]
 
 
 def generate(
@@ -117,7 +128,9 @@ def generate(
     with (source / "corpus.toml").open("rb") as fh:
         entries = tomllib.load(fh)["documents"]
     out.mkdir(parents=True, exist_ok=True)
-    manifest_parts: list[str] = [f"# {scale}x the corpus in {source.name}, made by benchmarks.corpus\n"]
+    manifest_parts: list[str] = [
+        f"# {scale}x the corpus in {source.name}, made by benchmarks.corpus\n"
+    ]
     files: list[Path] = []
     for variant in range(scale):
         for entry in entries:
