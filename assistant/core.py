@@ -30,7 +30,7 @@ class Core:
 
     @cached_property
     def store(self) -> ChromaStore:
-        return open_store(self.settings, self.embedder.info())
+        return open_store(self.settings, self.embedder)
 
     @cached_property
     def retriever(self) -> HybridRetriever:

@@ -97,7 +97,7 @@ def worker(job: dict) -> dict:
         inner = build_embedder(settings)
         inner.warm_up()
     embedder = TimedEmbedder(inner)
-    store = TimedStore(open_store(settings, embedder.info()))
+    store = TimedStore(open_store(settings, embedder))
     ready = {"load_s": round(time.perf_counter() - t, 2), "rss_mb": current_rss_mb()}
 
     checkpoints = []

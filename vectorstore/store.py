@@ -353,8 +353,12 @@ class ChromaStore:
         return tuple(sorted(d.version_key for d in self.documents()))
 
 
-def open_store(settings, embedder_info: EmbedderInfo) -> ChromaStore:
-    """Open the configured index, checking that ``embedder_info`` built it."""
+def open_store(settings, embedder) -> ChromaStore:
+    """Open the configured index, checking that ``embedder`` built it.
+
+    An embedded index whose vector files a killed process damaged is repaired first (see
+    :mod:`vectorstore.repair`); that needs the embedder itself, not only its description.
+    """
     from vectorstore.client import open_client
 
     where = (
@@ -362,64 +366,13 @@ def open_store(settings, embedder_info: EmbedderInfo) -> ChromaStore:
         if settings.chroma_url
         else f"Chroma at {settings.chroma_path}"
     )
-    return ChromaStore(open_client(settings), settings.collection, embedder_info, where)
+    client = open_client(settings)
+    if not settings.chroma_url:
+        from vectorstore.rebuild import repair_on_open
+
+        with translate_errors(where):
+            client = repair_on_open(client, settings, embedder)
+    return ChromaStore(client, settings.collection, embedder.info(), where)
 
 
 __all__ = ["ChromaStore", "open_store", "version_key"]
-
-
-def rebuild_embeddings(settings, embedder, on_progress=None) -> int:
-    """Re-embed every stored chunk and unit with ``embedder`` (after the embedder changed).
-
-    The quotes, units and context headers are in the index already, so no source file is needed.
-    Each collection's new vectors go into a fresh collection that replaces the old one only when
-    complete, so an interrupted rebuild leaves the old index intact. Returns the chunk count.
-    """
-    from vectorstore.client import open_client
-
-    client = open_client(settings)
-    with translate_errors("Chroma"):
-        existing = {c.name if hasattr(c, "name") else str(c) for c in client.list_collections()}
-    chunks = _rebuild_collection(
-        client,
-        f"{settings.collection}_chunks",
-        existing,
-        embedder,
-        on_progress,
-        lambda doc, md: f"{md['header']}\n{doc}" if md.get("header") else doc,
-    )
-    _rebuild_collection(
-        client, f"{settings.collection}_units", existing, embedder, None, lambda doc, md: doc
-    )
-    return chunks
-
-
-def _rebuild_collection(client, name, existing, embedder, on_progress, text_of) -> int:
-    if name not in existing:
-        return 0
-    info = embedder.info()
-    tmp_name = f"{name}_rebuild"
-    with translate_errors("Chroma"):
-        old = client.get_collection(name, embedding_function=None)
-        got = old.get(include=["documents", "metadatas"])
-        if tmp_name in existing:
-            client.delete_collection(tmp_name)
-        new = client.create_collection(
-            tmp_name,
-            metadata={**VECTOR_INDEX, **info.as_metadata()},
-            embedding_function=None,
-        )
-    total = len(got["ids"])
-    for i in range(0, total, WRITE_BATCH):
-        ids = got["ids"][i : i + WRITE_BATCH]
-        docs = got["documents"][i : i + WRITE_BATCH]
-        mds = got["metadatas"][i : i + WRITE_BATCH]
-        vectors = embedder.embed_passages([text_of(d, m) for d, m in zip(docs, mds, strict=False)])
-        with translate_errors("Chroma"):
-            new.upsert(ids=ids, embeddings=vectors, documents=docs, metadatas=mds)
-        if on_progress:
-            on_progress("reindex", min(i + WRITE_BATCH, total), total)
-    with translate_errors("Chroma"):
-        client.delete_collection(name)
-        new.modify(name=name)
-    return total

@@ -55,7 +55,7 @@ def reindex() -> None:
     """Rebuild all embeddings with the configured embedder (after changing it)."""
     from assistant.embedders import build_embedder
     from assistant.settings import get_settings
-    from vectorstore.store import rebuild_embeddings
+    from vectorstore.rebuild import rebuild_embeddings
 
     settings = get_settings()
     with progress_bar("re-embedding") as on_progress:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from ingestion.manifest import load_manifest
 from tests.conftest import DEMO_CORPUS, EMBEDDING_CACHE, ROOT
 
 CLI = [sys.executable, "-c", "from assistant.cli import main; main()"]
@@ -103,6 +104,38 @@ def demo_copy(target: Path) -> Path:
     shutil.copytree(DEMO_CORPUS, target)
     for path in [target, *target.iterdir()]:
         path.chmod(0o755 if path.is_dir() else 0o644)
+    return target
+
+
+def copied_corpus(target: Path, copies: int) -> Path:
+    """``copies`` copies of each demo document, each with its own id and one new sentence."""
+    demo = demo_copy(target.parent / "demo-source")
+    manifest = load_manifest(demo / "corpus.toml")
+    target.mkdir()
+    tables = []
+    for name, entry in manifest.items():
+        stem = Path(name).stem
+        for n in range(copies):
+            file = f"{stem}-kopi{n}.txt"
+            text = (demo / name).read_text(encoding="utf-8").rstrip("\n")
+            (target / file).write_text(
+                f"{text}\n\nKontrolmærke for kopi {n} af {stem}.\n", encoding="utf-8"
+            )
+            fields = {
+                "file": file,
+                "title": entry.title,
+                "organisation": entry.organisation,
+                "country": entry.country,
+                "language": entry.language,
+                "kind": entry.kind,
+                "audience": entry.audience,
+            }
+            tables.append(
+                "[[documents]]\n"
+                + "".join(f"{k} = {json.dumps(v, ensure_ascii=False)}\n" for k, v in fields.items())
+            )
+    (target / "corpus.toml").write_text("\n".join(tables), encoding="utf-8")
+    shutil.rmtree(demo)
     return target
 
 

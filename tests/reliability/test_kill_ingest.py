@@ -33,6 +33,7 @@ from tests.reliability.helpers import (
     cache_rows,
     cli_env,
     close_store,
+    copied_corpus,
     copy_cache,
     demo_copy,
     popen_cli,
@@ -57,38 +58,6 @@ REPLACE_DELAYS_S = (0.3, 0.1, 0.6, 0.0, 1.2)
 
 
 # --- corpus and plan -------------------------------------------------------------------------
-def copied_corpus(target: Path, copies: int) -> Path:
-    """``copies`` copies of each demo document, each with its own id and one new sentence."""
-    demo = demo_copy(target.parent / "demo-source")
-    manifest = load_manifest(demo / "corpus.toml")
-    target.mkdir()
-    tables = []
-    for name, entry in manifest.items():
-        stem = Path(name).stem
-        for n in range(copies):
-            file = f"{stem}-kopi{n}.txt"
-            text = (demo / name).read_text(encoding="utf-8").rstrip("\n")
-            (target / file).write_text(
-                f"{text}\n\nKontrolmærke for kopi {n} af {stem}.\n", encoding="utf-8"
-            )
-            fields = {
-                "file": file,
-                "title": entry.title,
-                "organisation": entry.organisation,
-                "country": entry.country,
-                "language": entry.language,
-                "kind": entry.kind,
-                "audience": entry.audience,
-            }
-            tables.append(
-                "[[documents]]\n"
-                + "".join(f"{k} = {json.dumps(v, ensure_ascii=False)}\n" for k, v in fields.items())
-            )
-    (target / "corpus.toml").write_text("\n".join(tables), encoding="utf-8")
-    shutil.rmtree(demo)
-    return target
-
-
 @dataclass(frozen=True)
 class Planned:
     doc_id: str
@@ -121,6 +90,7 @@ def plan(corpus: Path, cache: Path, embedder, data_dir: Path) -> list[Planned]:
 
 def rows_after(planned: list[Planned], index: int) -> int:
     """New cache rows once the document at ``index`` has been embedded."""
+    assert planned[index].new_keys, "the shared embedding cache knows the new sentences already"
     return sum(len(p.new_keys) for p in planned[: index + 1])
 
 

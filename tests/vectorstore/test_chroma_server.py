@@ -161,7 +161,7 @@ def test_an_index_built_before_the_wider_hnsw_search_gets_it_when_opened(server_
 def test_another_embedder_is_refused_until_reindex(server_core, chroma_url):
     """Runs last in this module: it rebuilds the server index with the fake embedder."""
     from assistant.core import Core
-    from vectorstore.store import rebuild_embeddings
+    from vectorstore.rebuild import rebuild_embeddings
 
     settings = server_core.settings
     before = {(d.doc_id, d.version, d.chunk_count) for d in server_core.store.documents()}
