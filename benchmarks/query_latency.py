@@ -147,7 +147,7 @@ def breakdown(retriever, embedder, rows: list[dict]) -> dict[str, dict]:
     sentence units with the filter the retriever sends (allowed version keys, plus audience for
     public) against an audience-only filter and no filter, and the BM25 side (the visibility
     pass over all chunks plus the BM25 search)."""
-    from vectorstore.filters import SearchFilter, chunk_allowed, chunk_where
+    from vectorstore.filters import SearchFilter, chunk_allowed, chunk_where, visible_share
 
     store = retriever.store
     registry = store.documents()
@@ -155,6 +155,7 @@ def breakdown(retriever, embedder, rows: list[dict]) -> dict[str, dict]:
     allowed = {d.version_key for d in registry if flt.allows_document(d)}
     product_where = chunk_where(flt, allowed)
     signature = tuple(sorted(d.version_key for d in registry))  # as the retriever computes it
+    share = visible_share(flt, registry)
     vectors = [embedder.inner.embed_query(r["question"]) for r in rows]
     n = retriever.settings.retrieval_candidates
     timings: dict[str, list[float]] = {}
@@ -171,6 +172,7 @@ def breakdown(retriever, embedder, rows: list[dict]) -> dict[str, dict]:
             return
         timings.setdefault(name, []).append(time.perf_counter() - t)
 
+    keys = sorted(allowed)
     for row, vector in zip(rows, vectors, strict=True):
         timed("registry read (documents)", store.documents)
         for label, collection, k in (("chunks", store.chunks, n), ("units", store.units, 2 * n)):
@@ -186,14 +188,23 @@ def breakdown(retriever, embedder, rows: list[dict]) -> dict[str, dict]:
                     ),
                 )
 
+        timed(
+            "chunks query, as the retriever sends it (over-fetch, filter in memory)",
+            lambda v=vector: store.query(v, n, flt, allowed=keys, share=share),
+        )
+        timed(
+            "units query, as the retriever sends it (over-fetch, filter in memory)",
+            lambda v=vector: store.query_units(v, 2 * n, flt, keys, share=share),
+        )
+
         def lexical(question=row["question"]) -> None:
             retriever.lexical.ensure(signature, retriever._all_chunks)
-            visible = [
-                c.chunk_id for c in retriever.lexical.chunks if chunk_allowed(flt, c, allowed)
-            ]
-            retriever.lexical.search(question, n, visible)
+            mask = retriever.lexical.mask(
+                (signature, flt), lambda c: chunk_allowed(flt, c, allowed)
+            )
+            retriever.lexical.search(question, n, mask)
 
-        timed("BM25 side (visibility pass + search)", lexical)
+        timed("BM25 side (cached visibility mask + search)", lexical)
     out: dict[str, dict] = {name: summarise_ms(values) for name, values in timings.items()}
     out.update({name: {"error": message} for name, message in errors.items()})
     return out

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from vectorstore.analysis import Analyzer
 from vectorstore.records import StoredChunk
+
+MASK_CACHE = 64
 
 
 class LexicalIndex:
@@ -27,6 +29,8 @@ class LexicalIndex:
         self.signature: tuple[str, ...] | None = None
         self.chunks: list[StoredChunk] = []
         self._position: dict[str, int] = {}
+        self._by_position: dict[tuple[str, int], StoredChunk] = {}
+        self._masks: dict[object, np.ndarray] = {}
         self._bm25 = None
         self._analyzer = Analyzer()
         self._lock = threading.Lock()
@@ -52,6 +56,8 @@ class LexicalIndex:
         logging.getLogger("bm25s").setLevel(logging.WARNING)
         self.chunks = chunks
         self._position = {c.chunk_id: i for i, c in enumerate(chunks)}
+        self._by_position = {(c.doc_id, c.index): c for c in chunks}
+        self._masks = {}
         texts = [f"{c.header}\n{c.text}" for c in chunks]
         self._analyzer = Analyzer(Analyzer.vocabulary_of(texts))
         corpus = [
@@ -65,23 +71,45 @@ class LexicalIndex:
         bm25.index(corpus, show_progress=False)
         self._bm25 = bm25
 
-    def search(
-        self, query: str, k: int, allowed_ids: Collection[str]
-    ) -> list[tuple[StoredChunk, float]]:
-        """Top ``k`` chunks by BM25 among ``allowed_ids`` (positive scores only)."""
-        if self._bm25 is None or not allowed_ids or k <= 0:
+    def get(self, chunk_id: str) -> StoredChunk | None:
+        pos = self._position.get(chunk_id)
+        return self.chunks[pos] if pos is not None else None
+
+    def at(self, doc_id: str, index: int) -> StoredChunk | None:
+        """The chunk at position ``index`` of document ``doc_id`` (its visible version)."""
+        return self._by_position.get((doc_id, index))
+
+    def mask(self, key: object, allowed: Callable[[StoredChunk], bool]) -> np.ndarray:
+        """Which chunks ``allowed`` admits, cached under ``key`` until the next rebuild.
+
+        The key must identify the filter and the registry state it was computed under (the
+        caller's audience and the visible versions): deciding visibility chunk by chunk costs
+        more than the BM25 scoring itself once the corpus is large.
+        """
+        cached = self._masks.get(key)
+        if cached is None:
+            cached = np.fromiter(
+                (allowed(c) for c in self.chunks), dtype=bool, count=len(self.chunks)
+            )
+            if len(self._masks) >= MASK_CACHE:
+                self._masks.pop(next(iter(self._masks)))
+            self._masks[key] = cached
+        return cached
+
+    def search(self, query: str, k: int, mask: np.ndarray) -> list[tuple[StoredChunk, float]]:
+        """Top ``k`` chunks by BM25 among those ``mask`` admits (positive scores only)."""
+        if self._bm25 is None or k <= 0 or len(mask) != len(self.chunks) or not mask.any():
             return []
         terms = self._analyzer.query_terms(query, self.languages)
         if not terms:
             return []
         scores = np.asarray(self._bm25.get_scores(terms), dtype=np.float32)
-        mask = np.zeros(len(self.chunks), dtype=bool)
-        for cid in allowed_ids:
-            pos = self._position.get(cid)
-            if pos is not None:
-                mask[pos] = True
         scores = np.where(mask, scores, 0.0)
-        top = np.argsort(-scores, kind="stable")[:k]
+        if k < len(scores):
+            top = np.argpartition(-scores, k)[:k]
+            top = top[np.lexsort((top, -scores[top]))]
+        else:
+            top = np.argsort(-scores, kind="stable")
         return [(self.chunks[i], float(scores[i])) for i in top if scores[i] > 0]
 
     def __len__(self) -> int:

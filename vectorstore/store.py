@@ -19,7 +19,13 @@ from assistant.embedders.base import EmbedderInfo
 from assistant.errors import DocumentNotFound, EmbedderMismatch, StoreError
 from assistant.models import Chunk, DocumentMeta
 from vectorstore.client import translate_errors
-from vectorstore.filters import SearchFilter, chunk_where
+from vectorstore.filters import (
+    SearchFilter,
+    audience_may_see,
+    audience_where,
+    chunk_allowed,
+    chunk_where,
+)
 from vectorstore.records import (
     StoredChunk,
     StoredDocument,
@@ -56,6 +62,10 @@ class UnitVector:
 
 
 WRITE_BATCH = 256
+#: Unfiltered nearest-neighbour queries over-fetch by the inverse of the visible share; below
+#: this share, or beyond this many results, the filtered query is cheaper (see ``_nearest``).
+MIN_SHARE_FOR_OVERFETCH = 0.25
+OVERFETCH_CAP = 600
 SCHEMA_VERSION = 1
 #: HNSW settings of the vector collections. Chroma's default search breadth (100) missed true
 #: nearest neighbours among ~700 sentence vectors in our tests, and 256 still did now and then;
@@ -271,35 +281,42 @@ class ChromaStore:
         k: int,
         flt: SearchFilter,
         allowed: Sequence[str] | None = None,
+        share: float | None = None,
     ) -> list[tuple[StoredChunk, float]]:
         """The ``k`` nearest visible chunks under ``flt``, with cosine similarity.
 
         ``allowed`` (version keys the filter admits) saves a registry read when known already.
+        ``share`` (the fraction of stored chunks the filter admits, when known) allows the fast
+        path of :meth:`_nearest`.
         """
         if allowed is None:
             allowed = self.allowed_version_keys(flt)
         if not allowed or k <= 0:
             return []
-        with translate_errors(self.where):
-            got = self.chunks.query(
-                query_embeddings=[list(embedding)],
-                n_results=k,
-                where=chunk_where(flt, allowed),
-                include=["documents", "metadatas", "distances"],
-            )
-        return [
-            (chunk_from_record(i, doc, md), 1.0 - float(dist))
-            for i, doc, md, dist in zip(
-                got["ids"][0],
-                got["documents"][0],
-                got["metadatas"][0],
-                got["distances"][0],
-                strict=False,
-            )
-        ]
+        allowed_set = set(allowed)
+
+        def visible(md: dict) -> bool:
+            return chunk_allowed(flt, chunk_from_record("", "", md), allowed_set)
+
+        got = self._nearest(
+            self.chunks,
+            embedding,
+            k,
+            chunk_where(flt, allowed),
+            visible,
+            share if not (flt.year or flt.quarters) else None,
+            ["documents", "metadatas", "distances"],
+            audience_where(flt),
+        )
+        return [(chunk_from_record(i, doc, md), 1.0 - dist) for i, doc, md, dist in got]
 
     def query_units(
-        self, embedding: Sequence[float], k: int, flt: SearchFilter, allowed: Sequence[str]
+        self,
+        embedding: Sequence[float],
+        k: int,
+        flt: SearchFilter,
+        allowed: Sequence[str],
+        share: float | None = None,
     ) -> list[tuple[str, float]]:
         """Chunk ids ranked by their best-matching sentence or list item, with that similarity.
 
@@ -308,20 +325,62 @@ class ChromaStore:
         """
         if not allowed or k <= 0:
             return []
+        allowed_set = set(allowed)
+
+        def visible(md: dict) -> bool:
+            return md.get("vkey") in allowed_set and audience_may_see(
+                flt.audience, str(md.get("audience"))
+            )
+
         # Units carry document-level metadata only: year/quarter filters apply to their chunks.
         where = chunk_where(SearchFilter(audience=flt.audience), allowed)
-        with translate_errors(self.where):
-            got = self.units.query(
-                query_embeddings=[list(embedding)],
-                n_results=k,
-                where=where,
-                include=["metadatas", "distances"],
-            )
+        got = self._nearest(
+            self.units,
+            embedding,
+            k,
+            where,
+            visible,
+            share,
+            ["metadatas", "distances"],
+            audience_where(flt),
+        )
         best: dict[str, float] = {}
-        for md, dist in zip(got["metadatas"][0], got["distances"][0], strict=False):
-            cid = str(md["chunk_id"])
-            best.setdefault(cid, 1.0 - float(dist))
+        for _, _, md, dist in got:
+            best.setdefault(str(md["chunk_id"]), 1.0 - dist)
         return list(best.items())
+
+    def _nearest(self, collection, embedding, k, where, visible, share, include, loose):
+        """The ``k`` nearest records that ``where`` (and its in-memory twin ``visible``) admit,
+        as (id, document, metadata, distance).
+
+        The filtered query makes Chroma evaluate ``where`` (an ``$in`` over every visible
+        document version) against all records' metadata, which grows with the corpus. When
+        most records of the caller's audience are visible (``share``: visible records among
+        those the cheap ``loose`` filter, the audience alone, admits), asking for the nearest
+        ``k / share`` records under ``loose`` and keeping the visible ones gives the same top
+        ``k`` far cheaper: the top ``k`` of a subset are its first ``k`` members in the
+        overall order. Only when fewer than ``k`` survive (leftovers of an interrupted ingest,
+        narrow filters) does the exact filtered query run. Either way ``visible`` decides what
+        is returned, so the audience rule is enforced on this path too.
+        """
+        fetch = None
+        if share is not None and share >= MIN_SHARE_FOR_OVERFETCH:
+            fetch = min(int(k / share * 1.3) + 8, OVERFETCH_CAP)
+        with translate_errors(self.where):
+            if fetch is not None and fetch >= k:
+                got = collection.query(
+                    query_embeddings=[list(embedding)],
+                    n_results=fetch,
+                    where=loose,
+                    include=include,
+                )
+                rows = [r for r in _rows(got) if visible(r[2])]
+                if len(rows) >= k or len(got["ids"][0]) < fetch:
+                    return rows[:k]
+            got = collection.query(
+                query_embeddings=[list(embedding)], n_results=k, where=where, include=include
+            )
+        return [r for r in _rows(got) if visible(r[2])]
 
     def chunks_where(
         self, flt: SearchFilter, *, include_embeddings: bool = False
@@ -351,6 +410,20 @@ class ChromaStore:
         """Identifies the visible content; changes whenever any document is added, replaced or
         removed. The lexical index compares it to know when to rebuild."""
         return tuple(sorted(d.version_key for d in self.documents()))
+
+
+def _rows(got: dict) -> list[tuple[str, str | None, dict, float]]:
+    docs = got.get("documents") or [None]
+    n = len(got["ids"][0])
+    return [
+        (
+            got["ids"][0][i],
+            docs[0][i] if docs[0] is not None else None,
+            got["metadatas"][0][i] or {},
+            float(got["distances"][0][i]),
+        )
+        for i in range(n)
+    ]
 
 
 def open_store(settings, embedder) -> ChromaStore:

@@ -15,7 +15,7 @@ from assistant.retrieval.fusion import rrf, structure_match
 from assistant.retrieval.hints import analyse
 from assistant.retrieval.passage import Passage
 from assistant.settings import Settings
-from vectorstore.filters import SearchFilter, chunk_allowed
+from vectorstore.filters import SearchFilter, chunk_allowed, visible_share
 from vectorstore.lexical import LexicalIndex
 from vectorstore.records import StoredChunk
 from vectorstore.store import ChromaStore
@@ -93,31 +93,32 @@ class HybridRetriever:
             return []
         n = max(s.retrieval_candidates, k)
         signature = tuple(sorted(d.version_key for d in registry))
+        share = visible_share(flt, registry)
 
         dense: list[tuple[StoredChunk, float]] = []
         unit_ranking: list[str] = []
         if mode in ("hybrid", "dense"):
             vector = self.query_vector(query)
-            dense = self.store.query(vector, n, flt, allowed=sorted(allowed_keys))
+            allowed = sorted(allowed_keys)
+            dense = self.store.query(vector, n, flt, allowed=allowed, share=share)
             if s.unit_weight > 0:
                 unit_ranking = [
                     cid
-                    for cid, _ in self.store.query_units(vector, 2 * n, flt, sorted(allowed_keys))
+                    for cid, _ in self.store.query_units(vector, 2 * n, flt, allowed, share=share)
                 ]
         lexical: list[tuple[StoredChunk, float]] = []
         if mode in ("hybrid", "bm25"):
             self.lexical.ensure(signature, self._all_chunks)
-            visible = [
-                c.chunk_id for c in self.lexical.chunks if chunk_allowed(flt, c, allowed_keys)
-            ]
-            lexical = self.lexical.search(query, n, visible)
+            mask = self.lexical.mask(
+                (signature, flt), lambda c: chunk_allowed(flt, c, allowed_keys)
+            )
+            lexical = self.lexical.search(query, n, mask)
 
         self.lexical.ensure(signature, self._all_chunks)
-        by_id = {c.chunk_id: c for c in self.lexical.chunks}
         chunks = {c.chunk_id: c for c, _ in dense + lexical}
-        chunks.update(
-            {cid: by_id[cid] for cid in unit_ranking if cid in by_id and cid not in chunks}
-        )
+        for cid in unit_ranking:
+            if cid not in chunks and (chunk := self.lexical.get(cid)) is not None:
+                chunks[cid] = chunk
         # Defence in depth: whatever a side returned, nothing outside the filter passes.
         chunks = {cid: c for cid, c in chunks.items() if chunk_allowed(flt, c, allowed_keys)}
         dense_scores = {c.chunk_id: sc for c, sc in dense}
@@ -158,7 +159,6 @@ class HybridRetriever:
         if not any(p.chunk.kind == "list" for p in passages):
             return passages
         self.lexical.ensure(signature, self._all_chunks)
-        by_position = {(c.doc_id, c.index): c for c in self.lexical.chunks}
         seen = {p.chunk_id for p in passages}
         out: list[Passage] = []
         for p in passages:
@@ -166,7 +166,7 @@ class HybridRetriever:
             if p.chunk.kind != "list" or p.expanded_from:
                 continue
             for offset in (-1, 1):
-                neighbour = by_position.get((p.chunk.doc_id, p.chunk.index + offset))
+                neighbour = self.lexical.at(p.chunk.doc_id, p.chunk.index + offset)
                 if (
                     neighbour is None
                     or neighbour.chunk_id in seen

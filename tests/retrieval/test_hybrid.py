@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import STAFF_DOC, make_settings
-from vectorstore.filters import SearchFilter
+from vectorstore.filters import SearchFilter, visible_share
 
 pytestmark = pytest.mark.integration
 
@@ -348,6 +348,33 @@ def test_dense_search_returns_the_true_nearest_neighbours(demo_core):
                 if sim > cutoff + 1e-4 and cid not in returned:
                     misses.append((side, query, cid, round(sim, 4)))
     assert not misses, f"approximate search missed true neighbours: {misses}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("audience", ["public", "staff"])
+def test_overfetching_returns_what_the_filtered_query_returns(demo_core, audience):
+    """The fast path (nearest records unfiltered, visible ones kept in memory) must give the
+    filtered query's results exactly, and never a record the caller may not see."""
+    store, retriever = demo_core.store, demo_core.retriever
+    flt = SearchFilter(audience=audience)
+    registry = store.documents()
+    allowed = sorted(d.version_key for d in registry if flt.allows_document(d))
+    share = visible_share(flt, registry)
+    assert share == 1.0  # no filter but the audience: the fast path
+    n = demo_core.settings.retrieval_candidates
+    for query in EXACTNESS_QUERIES:
+        vector = retriever.query_vector(query)
+        fast = store.query(vector, n, flt, allowed=allowed, share=share)
+        exact = store.query(vector, n, flt, allowed=allowed)
+        assert [(c.chunk_id, round(s, 5)) for c, s in fast] == [
+            (c.chunk_id, round(s, 5)) for c, s in exact
+        ], query
+        assert all(c.version_key in allowed for c, _ in fast)
+        if audience == "public":
+            assert all(c.audience == "public" and c.doc_id != STAFF_DOC for c, _ in fast)
+        fast_units = store.query_units(vector, 2 * n, flt, allowed, share=share)
+        exact_units = store.query_units(vector, 2 * n, flt, allowed)
+        assert [cid for cid, _ in fast_units] == [cid for cid, _ in exact_units], query
 
 
 def test_search_results_are_stable_across_repeats(demo_core):
