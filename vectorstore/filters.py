@@ -57,21 +57,15 @@ def chunk_where(flt: SearchFilter, allowed_version_keys: Iterable[str]) -> dict:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-def audience_where(flt: SearchFilter) -> dict | None:
-    """The audience condition alone: cheap for Chroma to evaluate, unlike the version keys."""
-    return None if flt.audience == "staff" else {"audience": "public"}
-
-
 def visible_share(flt: SearchFilter, documents: Iterable[StoredDocument]) -> float:
-    """Of the chunks the caller's audience may see, the share that ``flt`` admits (registered
-    versions only; see ``ChromaStore._nearest``)."""
-    population = admitted = 0
+    """The share of the registered chunks that ``flt`` admits at document level (see
+    ``assistant.retrieval.dense``: it sizes the unfiltered nearest-neighbour query)."""
+    total = admitted = 0
     for doc in documents:
-        if audience_may_see(flt.audience, doc.audience):
-            population += doc.chunk_count
-            if flt.allows_document(doc):
-                admitted += doc.chunk_count
-    return admitted / population if population else 0.0
+        total += doc.chunk_count
+        if flt.allows_document(doc):
+            admitted += doc.chunk_count
+    return admitted / total if total else 0.0
 
 
 def chunk_allowed(flt: SearchFilter, chunk: StoredChunk, allowed_version_keys: set[str]) -> bool:

@@ -43,6 +43,7 @@ def collection_plans(settings, embedder) -> dict[str, tuple[dict, Vectors]]:
         f"{prefix}_chunks": (vector_md, chunk_vectors),
         f"{prefix}_units": (vector_md, unit_vectors),
         f"{prefix}_documents": ({"hnsw:space": "l2"}, registry_vectors),
+        f"{prefix}_state": ({"hnsw:space": "l2"}, registry_vectors),
     }
 
 
@@ -86,7 +87,7 @@ def rebuild_embeddings(settings, embedder, on_progress: Progress | None = None) 
     so a rebuild that is interrupted is finished when the index is next opened.
     """
     plans = collection_plans(settings, embedder)
-    vector_names = [n for n in plans if not n.endswith("_documents")]
+    vector_names = [n for n in plans if n.endswith(("_chunks", "_units"))]
     marker = None if settings.chroma_url else RepairMarker(settings.data_dir)
     with translate_errors("Chroma"):
         client = open_client(settings)

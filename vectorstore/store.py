@@ -11,6 +11,8 @@ Everything lives in Chroma, so several API workers sharing one Chroma server nee
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,13 +21,7 @@ from assistant.embedders.base import EmbedderInfo
 from assistant.errors import DocumentNotFound, EmbedderMismatch, StoreError
 from assistant.models import Chunk, DocumentMeta
 from vectorstore.client import translate_errors
-from vectorstore.filters import (
-    SearchFilter,
-    audience_may_see,
-    audience_where,
-    chunk_allowed,
-    chunk_where,
-)
+from vectorstore.filters import SearchFilter, chunk_where
 from vectorstore.records import (
     StoredChunk,
     StoredDocument,
@@ -62,10 +58,9 @@ class UnitVector:
 
 
 WRITE_BATCH = 256
-#: Unfiltered nearest-neighbour queries over-fetch by the inverse of the visible share; below
-#: this share, or beyond this many results, the filtered query is cheaper (see ``_nearest``).
-MIN_SHARE_FOR_OVERFETCH = 0.25
-OVERFETCH_CAP = 600
+#: How long a process may use its copy of the registry without seeing the change token move.
+REGISTRY_TTL_S = 2.0
+REGISTRY_TOKEN = "registry"
 SCHEMA_VERSION = 1
 #: HNSW settings of the vector collections. Chroma's default search breadth (100) missed true
 #: nearest neighbours among ~700 sentence vectors in our tests, and 256 still did now and then;
@@ -82,16 +77,28 @@ VECTOR_INDEX = {
 class ChromaStore:
     """Chunks and documents of one index (collection prefix) in one Chroma client."""
 
-    def __init__(self, client, prefix: str, embedder: EmbedderInfo, where: str = "Chroma") -> None:
+    def __init__(
+        self,
+        client,
+        prefix: str,
+        embedder: EmbedderInfo,
+        where: str = "Chroma",
+        registry_ttl_s: float = REGISTRY_TTL_S,
+    ) -> None:
         self.client = client
         self.prefix = prefix
         self.embedder = embedder
         self.where = where
+        self.registry_ttl_s = registry_ttl_s
+        self._registry: tuple[str, float, list[StoredDocument]] | None = None
         with translate_errors(where):
             self.chunks = self._open_vectors(f"{prefix}_chunks")
             self.units = self._open_vectors(f"{prefix}_units")
             self.docs = client.get_or_create_collection(
                 f"{prefix}_documents", metadata={"hnsw:space": "l2"}, embedding_function=None
+            )
+            self.state = client.get_or_create_collection(
+                f"{prefix}_state", metadata={"hnsw:space": "l2"}, embedding_function=None
             )
 
     # --- opening -------------------------------------------------------------------------
@@ -133,15 +140,43 @@ class ChromaStore:
     # --- registry ------------------------------------------------------------------------
     def documents(self, flt: SearchFilter | None = None) -> list[StoredDocument]:
         """All registered documents (metadata only) that ``flt`` allows, sorted by id."""
-        with translate_errors(self.where):
-            got = self.docs.get(include=["metadatas"])
-        docs = [
-            document_from_record(i, md or {})
-            for i, md in zip(got["ids"], got["metadatas"], strict=False)
-        ]
+        docs = self._read_registry()
         if flt is not None:
             docs = [d for d in docs if flt.allows_document(d)]
-        return sorted(docs, key=lambda d: d.doc_id)
+        return docs
+
+    def _read_registry(self) -> list[StoredDocument]:
+        """The registry, re-read only when its change token moved (or the copy is old).
+
+        Every search needs the registry, and reading it back from Chroma costs ~35 ms at 500
+        documents; the token is one tiny record. Writers move it after each registry change
+        (:meth:`_registry_changed`); the token is read before the registry, so a change that
+        lands in between is seen on the next call. The age limit covers a writer killed between
+        its registry change and the token move.
+        """
+        with translate_errors(self.where):
+            got = self.state.get(ids=[REGISTRY_TOKEN], include=["metadatas"])
+            token = str(got["metadatas"][0].get("token")) if got["ids"] else ""
+            cached, now = self._registry, time.monotonic()
+            if cached and cached[0] == token and now - cached[1] < self.registry_ttl_s:
+                return cached[2]
+            got = self.docs.get(include=["metadatas"])
+        docs = sorted(
+            (
+                document_from_record(i, md or {})
+                for i, md in zip(got["ids"], got["metadatas"], strict=False)
+            ),
+            key=lambda d: d.doc_id,
+        )
+        self._registry = (token, now, docs)
+        return docs
+
+    def _registry_changed(self) -> None:
+        """Move the change token: every process re-reads the registry on its next search."""
+        self._registry = None
+        self.state.upsert(
+            ids=[REGISTRY_TOKEN], embeddings=[[1.0]], metadatas=[{"token": uuid.uuid4().hex}]
+        )
 
     def get_document(self, doc_id: str, flt: SearchFilter | None = None) -> StoredDocument:
         """One document with its cleaned text. Invisible documents are reported as missing."""
@@ -196,6 +231,7 @@ class ChromaStore:
                 documents=[text],
                 metadatas=[document_metadata(meta, version, len(chunks), now)],
             )
+            self._registry_changed()
             stale = {"$and": [{"doc_id": meta.doc_id}, {"version": {"$ne": version}}]}
             self.chunks.delete(where=stale)
             self.units.delete(where=stale)
@@ -236,11 +272,13 @@ class ChromaStore:
             raise DocumentNotFound(f"no document with id {doc_id!r}", doc_id=doc_id)
         with translate_errors(self.where):
             self.docs.delete(ids=[doc_id])
+            self._registry_changed()
             self.chunks.delete(where={"doc_id": doc_id})
             self.units.delete(where={"doc_id": doc_id})
 
     def collect_garbage(self) -> int:
         """Delete chunks no registered version owns (left by an interrupted ingest)."""
+        self._registry = None  # decide on the registry as it is now, never on a copy
         active = [d.version_key for d in self.documents()]
         removed = 0
         with translate_errors(self.where):
@@ -281,42 +319,35 @@ class ChromaStore:
         k: int,
         flt: SearchFilter,
         allowed: Sequence[str] | None = None,
-        share: float | None = None,
     ) -> list[tuple[StoredChunk, float]]:
         """The ``k`` nearest visible chunks under ``flt``, with cosine similarity.
 
         ``allowed`` (version keys the filter admits) saves a registry read when known already.
-        ``share`` (the fraction of stored chunks the filter admits, when known) allows the fast
-        path of :meth:`_nearest`.
         """
         if allowed is None:
             allowed = self.allowed_version_keys(flt)
         if not allowed or k <= 0:
             return []
-        allowed_set = set(allowed)
-
-        def visible(md: dict) -> bool:
-            return chunk_allowed(flt, chunk_from_record("", "", md), allowed_set)
-
-        got = self._nearest(
-            self.chunks,
-            embedding,
-            k,
-            chunk_where(flt, allowed),
-            visible,
-            share if not (flt.year or flt.quarters) else None,
-            ["documents", "metadatas", "distances"],
-            audience_where(flt),
-        )
-        return [(chunk_from_record(i, doc, md), 1.0 - dist) for i, doc, md, dist in got]
+        with translate_errors(self.where):
+            got = self.chunks.query(
+                query_embeddings=[list(embedding)],
+                n_results=k,
+                where=chunk_where(flt, allowed),
+                include=["documents", "metadatas", "distances"],
+            )
+        return [
+            (chunk_from_record(i, doc, md), 1.0 - float(dist))
+            for i, doc, md, dist in zip(
+                got["ids"][0],
+                got["documents"][0],
+                got["metadatas"][0],
+                got["distances"][0],
+                strict=False,
+            )
+        ]
 
     def query_units(
-        self,
-        embedding: Sequence[float],
-        k: int,
-        flt: SearchFilter,
-        allowed: Sequence[str],
-        share: float | None = None,
+        self, embedding: Sequence[float], k: int, flt: SearchFilter, allowed: Sequence[str]
     ) -> list[tuple[str, float]]:
         """Chunk ids ranked by their best-matching sentence or list item, with that similarity.
 
@@ -325,62 +356,41 @@ class ChromaStore:
         """
         if not allowed or k <= 0:
             return []
-        allowed_set = set(allowed)
-
-        def visible(md: dict) -> bool:
-            return md.get("vkey") in allowed_set and audience_may_see(
-                flt.audience, str(md.get("audience"))
-            )
-
         # Units carry document-level metadata only: year/quarter filters apply to their chunks.
         where = chunk_where(SearchFilter(audience=flt.audience), allowed)
-        got = self._nearest(
-            self.units,
-            embedding,
-            k,
-            where,
-            visible,
-            share,
-            ["metadatas", "distances"],
-            audience_where(flt),
-        )
+        with translate_errors(self.where):
+            got = self.units.query(
+                query_embeddings=[list(embedding)],
+                n_results=k,
+                where=where,
+                include=["metadatas", "distances"],
+            )
         best: dict[str, float] = {}
-        for _, _, md, dist in got:
-            best.setdefault(str(md["chunk_id"]), 1.0 - dist)
+        for md, dist in zip(got["metadatas"][0], got["distances"][0], strict=False):
+            cid = str(md["chunk_id"])
+            best.setdefault(cid, 1.0 - float(dist))
         return list(best.items())
 
-    def _nearest(self, collection, embedding, k, where, visible, share, include, loose):
-        """The ``k`` nearest records that ``where`` (and its in-memory twin ``visible``) admit,
-        as (id, document, metadata, distance).
+    def nearest(
+        self, kind: str, embedding: Sequence[float], n: int, where: dict | None = None
+    ) -> list[tuple[str, float]]:
+        """Ids and cosine similarities of the ``n`` records of ``kind`` (``chunks`` or
+        ``units``) nearest to ``embedding``, under ``where`` if given.
 
-        The filtered query makes Chroma evaluate ``where`` (an ``$in`` over every visible
-        document version) against all records' metadata, which grows with the corpus. When
-        most records of the caller's audience are visible (``share``: visible records among
-        those the cheap ``loose`` filter, the audience alone, admits), asking for the nearest
-        ``k / share`` records under ``loose`` and keeping the visible ones gives the same top
-        ``k`` far cheaper: the top ``k`` of a subset are its first ``k`` members in the
-        overall order. Only when fewer than ``k`` survive (leftovers of an interrupted ingest,
-        narrow filters) does the exact filtered query run. Either way ``visible`` decides what
-        is returned, so the audience rule is enforced on this path too.
+        Nothing but ids and distances is fetched: reading records' metadata back from Chroma
+        costs more than the vector search itself once the corpus is large, and the retriever
+        holds every visible chunk in memory already. Visibility is the caller's to decide.
         """
-        fetch = None
-        if share is not None and share >= MIN_SHARE_FOR_OVERFETCH:
-            fetch = min(int(k / share * 1.3) + 8, OVERFETCH_CAP)
+        collection = self.chunks if kind == "chunks" else self.units
+        if n <= 0:
+            return []
         with translate_errors(self.where):
-            if fetch is not None and fetch >= k:
-                got = collection.query(
-                    query_embeddings=[list(embedding)],
-                    n_results=fetch,
-                    where=loose,
-                    include=include,
-                )
-                rows = [r for r in _rows(got) if visible(r[2])]
-                if len(rows) >= k or len(got["ids"][0]) < fetch:
-                    return rows[:k]
             got = collection.query(
-                query_embeddings=[list(embedding)], n_results=k, where=where, include=include
+                query_embeddings=[list(embedding)], n_results=n, where=where, include=["distances"]
             )
-        return [r for r in _rows(got) if visible(r[2])]
+        return [
+            (i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0], strict=False)
+        ]
 
     def chunks_where(
         self, flt: SearchFilter, *, include_embeddings: bool = False
@@ -410,20 +420,6 @@ class ChromaStore:
         """Identifies the visible content; changes whenever any document is added, replaced or
         removed. The lexical index compares it to know when to rebuild."""
         return tuple(sorted(d.version_key for d in self.documents()))
-
-
-def _rows(got: dict) -> list[tuple[str, str | None, dict, float]]:
-    docs = got.get("documents") or [None]
-    n = len(got["ids"][0])
-    return [
-        (
-            got["ids"][0][i],
-            docs[0][i] if docs[0] is not None else None,
-            got["metadatas"][0][i] or {},
-            float(got["distances"][0][i]),
-        )
-        for i in range(n)
-    ]
 
 
 def open_store(settings, embedder) -> ChromaStore:

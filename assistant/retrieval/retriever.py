@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Literal
 
 from assistant.embedders import Embedder
+from assistant.retrieval.dense import DenseSearch
 from assistant.retrieval.fusion import rrf, structure_match
 from assistant.retrieval.hints import analyse
 from assistant.retrieval.passage import Passage
@@ -31,6 +32,7 @@ class HybridRetriever:
         self.embedder = embedder
         self.settings = settings
         self.lexical = LexicalIndex(settings.languages)
+        self.dense = DenseSearch(store)
         self._view_key: tuple | None = None
         self._vectors: dict[str, list[float]] = {}
         self._view = None
@@ -99,12 +101,14 @@ class HybridRetriever:
         unit_ranking: list[str] = []
         if mode in ("hybrid", "dense"):
             vector = self.query_vector(query)
-            allowed = sorted(allowed_keys)
-            dense = self.store.query(vector, n, flt, allowed=allowed, share=share)
+            # The dense side resolves hits against the visible chunks the BM25 index holds.
+            self.lexical.ensure(signature, self._all_chunks)
+            lookup = self.lexical.get
+            dense = self.dense.chunks(vector, n, flt, allowed_keys, share, lookup)
             if s.unit_weight > 0:
                 unit_ranking = [
                     cid
-                    for cid, _ in self.store.query_units(vector, 2 * n, flt, allowed, share=share)
+                    for cid, _ in self.dense.units(vector, 2 * n, flt, allowed_keys, share, lookup)
                 ]
         lexical: list[tuple[StoredChunk, float]] = []
         if mode in ("hybrid", "bm25"):

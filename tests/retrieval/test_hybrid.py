@@ -352,28 +352,30 @@ def test_dense_search_returns_the_true_nearest_neighbours(demo_core):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("audience", ["public", "staff"])
-def test_overfetching_returns_what_the_filtered_query_returns(demo_core, audience):
-    """The fast path (nearest records unfiltered, visible ones kept in memory) must give the
-    filtered query's results exactly, and never a record the caller may not see."""
+def test_the_fast_dense_side_returns_what_the_filtered_query_returns(demo_core, audience):
+    """The retriever's dense side (ids only, unfiltered, visibility decided in memory) must give
+    the filtered reference query's results exactly, and never a record the caller may not see."""
     store, retriever = demo_core.store, demo_core.retriever
     flt = SearchFilter(audience=audience)
     registry = store.documents()
-    allowed = sorted(d.version_key for d in registry if flt.allows_document(d))
+    allowed = {d.version_key for d in registry if flt.allows_document(d)}
     share = visible_share(flt, registry)
-    assert share == 1.0  # no filter but the audience: the fast path
+    assert (share == 1.0) == (audience == "staff")
+    retriever.lexical.ensure(store.version_signature(), retriever._all_chunks)
+    lookup = retriever.lexical.get
     n = demo_core.settings.retrieval_candidates
     for query in EXACTNESS_QUERIES:
         vector = retriever.query_vector(query)
-        fast = store.query(vector, n, flt, allowed=allowed, share=share)
-        exact = store.query(vector, n, flt, allowed=allowed)
+        fast = retriever.dense.chunks(vector, n, flt, allowed, share, lookup)
+        exact = store.query(vector, n, flt, allowed=sorted(allowed))
         assert [(c.chunk_id, round(s, 5)) for c, s in fast] == [
             (c.chunk_id, round(s, 5)) for c, s in exact
         ], query
         assert all(c.version_key in allowed for c, _ in fast)
         if audience == "public":
             assert all(c.audience == "public" and c.doc_id != STAFF_DOC for c, _ in fast)
-        fast_units = store.query_units(vector, 2 * n, flt, allowed, share=share)
-        exact_units = store.query_units(vector, 2 * n, flt, allowed)
+        fast_units = retriever.dense.units(vector, 2 * n, flt, allowed, share, lookup)
+        exact_units = store.query_units(vector, 2 * n, flt, sorted(allowed))
         assert [cid for cid, _ in fast_units] == [cid for cid, _ in exact_units], query
 
 
