@@ -58,14 +58,15 @@ def chunk_where(flt: SearchFilter, allowed_version_keys: Iterable[str]) -> dict:
 
 
 def visible_share(flt: SearchFilter, documents: Iterable[StoredDocument]) -> float:
-    """The share of the registered chunks that ``flt`` admits at document level (see
-    ``assistant.retrieval.dense``: it sizes the unfiltered nearest-neighbour query)."""
-    total = admitted = 0
+    """Of the registered chunks the caller's audience may see, the share that ``flt`` admits
+    at document level (it sizes the nearest-neighbour query: ``assistant.retrieval.dense``)."""
+    population = admitted = 0
     for doc in documents:
-        total += doc.chunk_count
-        if flt.allows_document(doc):
-            admitted += doc.chunk_count
-    return admitted / total if total else 0.0
+        if audience_may_see(flt.audience, doc.audience):
+            population += doc.chunk_count
+            if flt.allows_document(doc):
+                admitted += doc.chunk_count
+    return admitted / population if population else 0.0
 
 
 def chunk_allowed(flt: SearchFilter, chunk: StoredChunk, allowed_version_keys: set[str]) -> bool:

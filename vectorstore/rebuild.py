@@ -42,6 +42,8 @@ def collection_plans(settings, embedder) -> dict[str, tuple[dict, Vectors]]:
     return {
         f"{prefix}_chunks": (vector_md, chunk_vectors),
         f"{prefix}_units": (vector_md, unit_vectors),
+        f"{prefix}_chunks_public": (vector_md, chunk_vectors),
+        f"{prefix}_units_public": (vector_md, unit_vectors),
         f"{prefix}_documents": ({"hnsw:space": "l2"}, registry_vectors),
         f"{prefix}_state": ({"hnsw:space": "l2"}, registry_vectors),
     }
@@ -87,7 +89,7 @@ def rebuild_embeddings(settings, embedder, on_progress: Progress | None = None) 
     so a rebuild that is interrupted is finished when the index is next opened.
     """
     plans = collection_plans(settings, embedder)
-    vector_names = [n for n in plans if n.endswith(("_chunks", "_units"))]
+    vector_names = [n for n in plans if not n.endswith(("_documents", "_state"))]
     marker = None if settings.chroma_url else RepairMarker(settings.data_dir)
     with translate_errors("Chroma"):
         client = open_client(settings)

@@ -94,12 +94,15 @@ class ChromaStore:
         with translate_errors(where):
             self.chunks = self._open_vectors(f"{prefix}_chunks")
             self.units = self._open_vectors(f"{prefix}_units")
+            self.public_chunks = self._open_vectors(f"{prefix}_chunks_public")
+            self.public_units = self._open_vectors(f"{prefix}_units_public")
             self.docs = client.get_or_create_collection(
                 f"{prefix}_documents", metadata={"hnsw:space": "l2"}, embedding_function=None
             )
             self.state = client.get_or_create_collection(
                 f"{prefix}_state", metadata={"hnsw:space": "l2"}, embedding_function=None
             )
+            self._complete_mirrors()
 
     # --- opening -------------------------------------------------------------------------
     def _open_vectors(self, name: str):
@@ -136,6 +139,31 @@ class ChromaStore:
                 collection.modify(configuration={"hnsw": {"ef_search": wanted}})
             except Exception as exc:  # an older server may refuse; search still works
                 log.warning("could not widen the search of %s: %s", collection.name, exc)
+
+    def _complete_mirrors(self) -> None:
+        """Copy into the public mirrors whatever public records they lack: an index from before
+        the mirrors existed, or a writer that stopped between a collection and its mirror.
+        Vectors are copied, not recomputed."""
+        public = [d.version_key for d in self.documents() if d.audience == "public"]
+        if not public:
+            return
+        for main, mirror in ((self.chunks, self.public_chunks), (self.units, self.public_units)):
+            wanted = main.get(where={"vkey": {"$in": public}}, include=[])["ids"]
+            have = set(mirror.get(include=[])["ids"])
+            missing = [i for i in wanted if i not in have]
+            if missing:
+                log.warning("copying %d records into %s", len(missing), mirror.name)
+            for i in range(0, len(missing), WRITE_BATCH):
+                got = main.get(
+                    ids=missing[i : i + WRITE_BATCH],
+                    include=["embeddings", "documents", "metadatas"],
+                )
+                mirror.upsert(
+                    ids=got["ids"],
+                    embeddings=[list(e) for e in got["embeddings"]],
+                    documents=got["documents"],
+                    metadatas=got["metadatas"],
+                )
 
     # --- registry ------------------------------------------------------------------------
     def documents(self, flt: SearchFilter | None = None) -> list[StoredDocument]:
@@ -214,16 +242,18 @@ class ChromaStore:
             raise StoreError("records and embeddings differ in number", doc_id=meta.doc_id)
         ids = [chunk_id(meta.doc_id, version, c.index) for c in chunks]
         metadatas = [chunk_metadata(c, meta, version) for c in chunks]
+        targets = self._targets(meta.audience)
         with translate_errors(self.where):
             for i in range(0, len(ids), WRITE_BATCH):
                 sl = slice(i, i + WRITE_BATCH)
-                self.chunks.upsert(
-                    ids=ids[sl],
-                    embeddings=[list(e) for e in embeddings[sl]],
-                    documents=[c.text for c in chunks[sl]],
-                    metadatas=metadatas[sl],
-                )
-            self._write_units(meta, version, units, unit_embeddings)
+                for collection in targets["chunks"]:
+                    collection.upsert(
+                        ids=ids[sl],
+                        embeddings=[list(e) for e in embeddings[sl]],
+                        documents=[c.text for c in chunks[sl]],
+                        metadatas=metadatas[sl],
+                    )
+            self._write_units(meta, version, units, unit_embeddings, targets["units"])
             now = datetime.now(UTC).isoformat(timespec="seconds")
             self.docs.upsert(
                 ids=[meta.doc_id],
@@ -233,8 +263,23 @@ class ChromaStore:
             )
             self._registry_changed()
             stale = {"$and": [{"doc_id": meta.doc_id}, {"version": {"$ne": version}}]}
-            self.chunks.delete(where=stale)
-            self.units.delete(where=stale)
+            for collection in self.vector_collections:
+                collection.delete(where=stale)
+
+    @property
+    def vector_collections(self) -> tuple:
+        return (self.chunks, self.units, self.public_chunks, self.public_units)
+
+    def _targets(self, audience: str) -> dict[str, tuple]:
+        """Where a document's records go: everything into the main collections, and public
+        documents' also into the public mirrors, which public searches use (see
+        ``assistant.retrieval.dense``) so that staff text never even stands in their way."""
+        if audience == "public":
+            return {
+                "chunks": (self.chunks, self.public_chunks),
+                "units": (self.units, self.public_units),
+            }
+        return {"chunks": (self.chunks,), "units": (self.units,)}
 
     def _write_units(
         self,
@@ -242,29 +287,33 @@ class ChromaStore:
         version: str,
         units: Sequence[UnitRecord],
         vectors: Sequence[Sequence[float]],
+        targets: tuple,
     ) -> None:
         for i in range(0, len(units), WRITE_BATCH):
             part = units[i : i + WRITE_BATCH]
-            self.units.upsert(
-                ids=[
-                    f"{chunk_id(meta.doc_id, version, u.chunk_index)}::{u.index:03d}" for u in part
-                ],
-                embeddings=[list(v) for v in vectors[i : i + WRITE_BATCH]],
-                documents=[u.embed_text for u in part],
-                metadatas=[
-                    {
-                        "doc_id": meta.doc_id,
-                        "version": version,
-                        "vkey": version_key(meta.doc_id, version),
-                        "chunk_id": chunk_id(meta.doc_id, version, u.chunk_index),
-                        "start": u.start,
-                        "end": u.end,
-                        "is_item": u.is_item,
-                        "audience": meta.audience,
-                    }
-                    for u in part
-                ],
-            )
+            for collection in targets:
+                self._upsert_units(collection, meta, version, part, vectors[i : i + WRITE_BATCH])
+
+    @staticmethod
+    def _upsert_units(collection, meta: DocumentMeta, version: str, part, vectors) -> None:
+        collection.upsert(
+            ids=[f"{chunk_id(meta.doc_id, version, u.chunk_index)}::{u.index:03d}" for u in part],
+            embeddings=[list(v) for v in vectors],
+            documents=[u.embed_text for u in part],
+            metadatas=[
+                {
+                    "doc_id": meta.doc_id,
+                    "version": version,
+                    "vkey": version_key(meta.doc_id, version),
+                    "chunk_id": chunk_id(meta.doc_id, version, u.chunk_index),
+                    "start": u.start,
+                    "end": u.end,
+                    "is_item": u.is_item,
+                    "audience": meta.audience,
+                }
+                for u in part
+            ],
+        )
 
     def remove_document(self, doc_id: str) -> None:
         """Unregister the document (it vanishes for readers at once), then drop its chunks."""
@@ -273,17 +322,24 @@ class ChromaStore:
         with translate_errors(self.where):
             self.docs.delete(ids=[doc_id])
             self._registry_changed()
-            self.chunks.delete(where={"doc_id": doc_id})
-            self.units.delete(where={"doc_id": doc_id})
+            for collection in self.vector_collections:
+                collection.delete(where={"doc_id": doc_id})
 
     def collect_garbage(self) -> int:
         """Delete chunks no registered version owns (left by an interrupted ingest)."""
         self._registry = None  # decide on the registry as it is now, never on a copy
-        active = [d.version_key for d in self.documents()]
+        registry = self.documents()
+        active = [d.version_key for d in registry]
+        public = [d.version_key for d in registry if d.audience == "public"]
         removed = 0
         with translate_errors(self.where):
-            where = {"vkey": {"$nin": active}} if active else None
-            for collection in (self.chunks, self.units):
+            for collection, keys in (
+                (self.chunks, active),
+                (self.units, active),
+                (self.public_chunks, public),
+                (self.public_units, public),
+            ):
+                where = {"vkey": {"$nin": keys}} if keys else None
                 got = collection.get(where=where, include=[])
                 if got["ids"]:
                     log.info("removing %d orphan records from %s", len(got["ids"]), collection.name)
@@ -372,16 +428,26 @@ class ChromaStore:
         return list(best.items())
 
     def nearest(
-        self, kind: str, embedding: Sequence[float], n: int, where: dict | None = None
+        self,
+        kind: str,
+        embedding: Sequence[float],
+        n: int,
+        where: dict | None = None,
+        *,
+        public_only: bool = False,
     ) -> list[tuple[str, float]]:
         """Ids and cosine similarities of the ``n`` records of ``kind`` (``chunks`` or
-        ``units``) nearest to ``embedding``, under ``where`` if given.
+        ``units``) nearest to ``embedding``, under ``where`` if given; with ``public_only``
+        from the public mirror (public documents' records only).
 
         Nothing but ids and distances is fetched: reading records' metadata back from Chroma
         costs more than the vector search itself once the corpus is large, and the retriever
         holds every visible chunk in memory already. Visibility is the caller's to decide.
         """
-        collection = self.chunks if kind == "chunks" else self.units
+        if public_only:
+            collection = self.public_chunks if kind == "chunks" else self.public_units
+        else:
+            collection = self.chunks if kind == "chunks" else self.units
         if n <= 0:
             return []
         with translate_errors(self.where):

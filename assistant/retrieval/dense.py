@@ -26,8 +26,12 @@ from vectorstore.store import ChromaStore
 #: Over-fetch this much beyond ``k / share``, plus a few, against unlucky clusters of leftovers.
 SLACK = 1.3
 EXTRA = 8
-#: Beyond this many neighbours the filtered query is the cheaper one.
-MAX_FETCH = 2000
+#: A fetch that falls short is retried this many times larger (invisible records cluster: a
+#: public question about a staff-only topic has staff text all around it) ...
+ESCALATE = 4
+#: ... up to this many neighbours; beyond it the filtered query is the cheaper one (ids-only
+#: queries cost ~4 ms per 1000 neighbours at 100x the demo corpus, the filtered one ~40-80 ms).
+MAX_FETCH = 4000
 
 Lookup = Callable[[str], StoredChunk | None]
 
@@ -88,15 +92,18 @@ class DenseSearch:
         if k <= 0 or not allowed:
             return []
         fetch = int(k / share * SLACK) + EXTRA if share > 0 else MAX_FETCH + 1
-        if fetch <= MAX_FETCH:
-            hits = self.store.nearest(kind, vector, fetch)
+        public_only = flt.audience != "staff"
+        while fetch <= MAX_FETCH:
+            hits = self.store.nearest(kind, vector, fetch, public_only=public_only)
             out = self._resolve(hits, lookup, keep, to_chunk_id)
             if len(out) >= k or len(hits) < fetch:
                 return out[:k]
+            if fetch == MAX_FETCH:
+                break
+            fetch = min(fetch * ESCALATE, MAX_FETCH)
         where = chunk_where(flt, sorted(allowed))
-        return self._resolve(self.store.nearest(kind, vector, k, where), lookup, keep, to_chunk_id)[
-            :k
-        ]
+        hits = self.store.nearest(kind, vector, k, where, public_only=public_only)
+        return self._resolve(hits, lookup, keep, to_chunk_id)[:k]
 
     @staticmethod
     def _resolve(hits, lookup: Lookup, keep, to_chunk_id) -> list[tuple[StoredChunk, float]]:

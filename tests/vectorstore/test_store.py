@@ -151,3 +151,80 @@ def test_registry_copies_follow_other_writers(fake_core):
     assert [d.version for d in reader.documents()] == ["v1"]  # the copy, within its age limit
     time.sleep(0.25)
     assert [d.version for d in reader.documents()] == ["v9"]
+
+
+def mirror_ids(store):
+    return set(store.public_chunks.get(include=[])["ids"]), set(
+        store.public_units.get(include=[])["ids"]
+    )
+
+
+def public_ids(store):
+    public = [d.version_key for d in store.documents() if d.audience == "public"]
+    where = {"vkey": {"$in": public}}
+    return set(store.chunks.get(where=where, include=[])["ids"]), set(
+        store.units.get(where=where, include=[])["ids"]
+    )
+
+
+def put_with_units(core, doc_id, texts, version, audience="public"):
+    from vectorstore.store import UnitRecord
+
+    meta, full, chunks = make_doc(doc_id, texts, audience)
+    units = [UnitRecord(c.index, 0, c.start, c.end, False, c.text) for c in chunks]
+    embed = core.embedder.embed_passages
+    core.store.replace_document(
+        meta,
+        version,
+        full,
+        chunks,
+        embed([c.embed_text for c in chunks]),
+        units,
+        embed([u.embed_text for u in units]),
+    )
+
+
+def test_public_mirror_holds_exactly_the_public_records(fake_core):
+    store = fake_core.store
+    put_with_units(fake_core, "doc-a", ["cykelsti ved skolen", "ny bro"], "v1")
+    put_with_units(fake_core, "doc-s", ["intern budgetnote"], "v1", audience="staff")
+    assert mirror_ids(store) == public_ids(store) and len(mirror_ids(store)[0]) == 2
+    put_with_units(fake_core, "doc-a", ["cykelsti ved havnen"], "v2")  # replaced
+    assert mirror_ids(store) == public_ids(store) and len(mirror_ids(store)[0]) == 1
+    put_with_units(fake_core, "doc-a", ["cykelsti ved havnen"], "v3", audience="staff")
+    assert mirror_ids(store) == (set(), set())  # no longer public: gone from the mirror
+    put_with_units(fake_core, "doc-b", ["offentlig plan"], "v1")
+    store.remove_document("doc-b")
+    assert mirror_ids(store) == (set(), set())
+
+
+def test_an_index_without_mirrors_gets_them_on_open(fake_core):
+    from vectorstore.store import ChromaStore
+
+    store = fake_core.store
+    put_with_units(fake_core, "doc-a", ["cykelsti ved skolen", "ny bro"], "v1")
+    put_with_units(fake_core, "doc-s", ["intern budgetnote"], "v1", audience="staff")
+    expected = public_ids(store)
+    store.client.delete_collection(store.public_chunks.name)
+    store.client.delete_collection(store.public_units.name)
+    reopened = ChromaStore(store.client, store.prefix, store.embedder)
+    assert mirror_ids(reopened) == expected
+    vector = fake_core.embedder.embed_query("cykelsti ved skolen")
+    top = reopened.nearest("chunks", vector, 1, public_only=True)
+    assert top == reopened.nearest("chunks", vector, 1)  # vectors copied as they were
+
+
+def test_garbage_collection_covers_the_mirrors(fake_core):
+    store = fake_core.store
+    put_with_units(fake_core, "doc-a", ["gammel tekst"], "v1")
+    meta, _, chunks = make_doc("doc-a", ["ny tekst"])  # a killed writer's public leftovers
+    vectors = fake_core.embedder.embed_passages([c.embed_text for c in chunks])
+    for collection in (store.chunks, store.public_chunks):
+        collection.upsert(
+            ids=[chunk_id("doc-a", "v2", 0)],
+            embeddings=vectors,
+            documents=["ny tekst"],
+            metadatas=[chunk_metadata(chunks[0], meta, "v2")],
+        )
+    assert store.collect_garbage() == 1
+    assert mirror_ids(store)[0] == {chunk_id("doc-a", "v1", 0)}
