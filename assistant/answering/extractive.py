@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from assistant.answering.answer_types import satisfies, wanted_type
 from assistant.answering.base import Draft, GenerationRequest
 from assistant.answering.phrases import language_name, phrase
 from assistant.retrieval.hints import analyse
@@ -63,6 +64,9 @@ RANK_PENALTY = 0.01
 CUE_BONUS = 0.02
 #: A question that names a quarter wants that quarter's milestones, not a similar list of another.
 QUARTER_BONUS = 0.05
+#: A sentence of the wanted answer type (a time, a quantity) may score this much below the best
+#: sentence on the topic and still be the answer; further down, the question goes unanswered.
+TYPE_MARGIN = 0.05
 WHEN = re.compile(r"hvornår|\bnår\b|\bnär\b|\bwhen\b|tidspunkt|dato|datum|\bdate\b", re.I)
 HEADING_LIKE = re.compile(r"^(?:•\s*)?(?:[1-4][.)]?\s*(?:og|och|–|-)?\s*)*kvartal\s*\d{4}$", re.I)
 
@@ -131,7 +135,11 @@ class ExtractiveGenerator:
         base = sim if sim is not None else 0.8 + 0.1 * lexical
         return base + LEXICAL_WEIGHT * lexical + cue - RANK_PENALTY * rank
 
-    def pick(self, request: GenerationRequest) -> list[Picked]:
+    def scored_units(
+        self, request: GenerationRequest
+    ) -> tuple[list[Scored], dict[int, list[Unit]], list[tuple[int, Passage]]]:
+        """Every candidate unit of the top passages with its score, best first; the units of
+        each passage (by citation number); and the candidate passages."""
         question = request.question
         wanted = intents(question)
         hints = analyse(question)
@@ -163,9 +171,29 @@ class ExtractiveGenerator:
                 if quarter_match:
                     score += QUARTER_BONUS
                 scored.append(Scored(score, number, unit))
+        scored.sort(key=lambda s: -s.score)
+        return scored, units_of, candidates
+
+    def pick(self, request: GenerationRequest) -> list[Picked]:
+        question = request.question
+        wanted = intents(question)
+        scored, units_of, candidates = self.scored_units(request)
+        kind = wanted_type(question)
+        if kind is not None and scored:
+            # A "when" question wants a sentence stating a time, a "how many" one a quantity;
+            # with none close to the topic, the passages do not answer it.
+            typed = [
+                s
+                for s in scored
+                if satisfies(
+                    kind, s.unit.text, " ".join(request.passages[s.number - 1].chunk.section_path)
+                )
+            ]
+            if not typed or typed[0].score < scored[0].score - TYPE_MARGIN:
+                return []
+            scored = typed
         if not scored:
             return []
-        scored.sort(key=lambda s: -s.score)
         best = scored[0]
         top_number = best.number
         # The best passage contributes its best few units; other passages only units that score

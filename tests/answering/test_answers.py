@@ -45,6 +45,9 @@ UNANSWERABLE = [
     ("Hvad koster en busbillet i Aarhus?", "da"),
     ("What is Malmö's target year for climate neutrality?", "en"),
     ("Hur mycket kostar ett busskort i Uppsala?", "sv"),
+    # The topic is in the documents, the time or number asked for is not.
+    ("How many tonnes of CO2 did Borlänge emit last year?", "en"),
+    ("Hvornår blev bæredygtighedsstrategien vedtaget af kommunalbestyrelsen?", "da"),
 ]
 STAFF_QUESTIONS = [
     "Hvad sker der med fjernvarmeudrulning Etape 2?",
@@ -143,6 +146,27 @@ def test_unanswerable_questions_abstain(demo_core, question, language, flt):
         assert s.title in answer.answer
         if flt is PUBLIC:
             assert s.doc_id != STAFF_DOC
+
+
+@pytest.mark.parametrize(
+    "question,flt,needle",
+    [
+        ("Hvor mange årsværk bruger CTMB på trafik og mobilitet?", STAFF, "årsværk"),
+        ("När ska Borlänge vara klimatneutralt?", PUBLIC, "2030"),
+        ("When was Haninge's climate and environment programme adopted?", PUBLIC, "2017"),
+    ],
+)
+def test_time_and_quantity_questions_get_a_sentence_stating_one(demo_core, question, flt, needle):
+    from assistant.answering.answer_types import satisfies, wanted_type
+
+    answer = ask(demo_core, question, flt=flt)
+    assert answer.found, answer.answer
+    kind = wanted_type(question)
+    assert kind is not None
+    assert any(satisfies(kind, c.quote, " ".join(c.section_path)) for c in answer.citations), (
+        answer.answer
+    )
+    assert needle in answer.answer
 
 
 # --- follow-ups and language ---------------------------------------------------------------------

@@ -1,0 +1,93 @@
+"""What kind of answer a question wants, and whether a sentence can be that answer.
+
+"When …?" wants a time, "how many / how much …?" a quantity. A multilingual embedding ranks
+sentences by topic, not by whether they state the time or number asked for: for "Når blev
+strategien vedtaget?" the sentence restating the strategy's purpose outranks the one with the
+date. So the extractive answerer prefers, among the sentences that answer the topic, those of
+the wanted type, and when none of the retrieved sentences states a time (or quantity) at all,
+it abstains instead of answering a "when" question with a sentence that contains no time.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+AnswerType = Literal["time", "quantity"]
+
+TIME_QUESTION = re.compile(
+    # "når det gælder" / "när det gäller" mean "as regards", not "when".
+    r"\bhvornår\b|\bnår\b(?! det gælder| det kommer til)|\bnär\b(?! det gäller| det kommer till)|"
+    r"\bwhen\b|hvilket år|vilket år|what year|which year|"
+    r"hvilken dato|vilket datum|what date|hur länge|hvor længe|how long|since when|siden hvornår|"
+    r"sedan när",
+    re.I,
+)
+QUANTITY_QUESTION = re.compile(
+    r"\bhvor mange\b|\bhvor meget\b|\bhvor stor|\bhur många\b|\bhur mycket\b|\bhur stor|"
+    r"\bhow many\b|\bhow much\b|\bhow large\b|\bhow big\b|\bhvad koster\b|\bvad kostar\b|"
+    r"\bwhat does .{1,40} cost\b",
+    re.I,
+)
+MONTHS = (
+    r"januar[iy]?|februar[iy]?|mar(?:ts|s|ch)|april|maj|may|juni?|june|juli?|july|august[i]?|"
+    r"september|o[ck]tober|november|december|jan\.|feb\.|aug\.|sept?\.|okt\.|oct\.|nov\.|dec\."
+)
+SEASONS = (
+    r"for[åa]r(?:et)?|sommer(?:en)?|efter[åa]r(?:et)?|vinter(?:en)?|v[åa]r(?:en)?|sommar(?:en)?|"
+    r"h[öo]st(?:en)?|spring|summer|autumn|fall|winter"
+)
+TIME = re.compile(
+    rf"\b(?:19|20)\d\d\b|\b(?:{MONTHS})\b|\b(?:{SEASONS})\b|\b(?:medio|primo|ultimo|midten af|"
+    r"början av|slutet av|mitten av|end of|beginning of|halvår|årsskiftet|kvartal|quarter|q[1-4])\b|"
+    r"\b\d{1,2}[./]\d{1,2}\b",
+    re.I,
+)
+NUMBER_WORDS = (
+    r"to|tre|fire|fem|seks|syv|otte|ni|ti|tolv|tyve|hundrede|tusind|"
+    r"två|fyra|sex|sju|åtta|nio|tio|tjugo|hundra|tusen|"
+    r"two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand|"
+    r"halvdelen|hälften|half|dobbelt|dubbelt|double"
+)
+# Digits that name things rather than count them: years, "Etape 2", "projekt 308", "§ 17".
+NAMING = re.compile(
+    r"(?:etape|etapp|stage|fase|phase|nr\.?|no\.?|projekt|project|§|kapitel|chapter|afsnit|"
+    r"punkt|stk\.?)\s*$",
+    re.I,
+)
+NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+QUANTITY_WORD = re.compile(rf"\b(?:{NUMBER_WORDS})\b|%|\bprocent\b|\bpct\b|\bpercent\b", re.I)
+YEAR = re.compile(r"(?:19|20)\d\d")
+
+
+def wanted_type(question: str) -> AnswerType | None:
+    """The kind of answer ``question`` asks for, if it is one we can check."""
+    if QUANTITY_QUESTION.search(question):
+        return "quantity"
+    if TIME_QUESTION.search(question):
+        return "time"
+    return None
+
+
+def states_time(text: str) -> bool:
+    return bool(TIME.search(text))
+
+
+def states_quantity(text: str) -> bool:
+    """A count or amount: a number that is not a year and not part of a name, a number word,
+    or a percentage."""
+    if QUANTITY_WORD.search(text):
+        return True
+    for m in NUMBER.finditer(text):
+        if YEAR.fullmatch(m.group()) or NAMING.search(text[max(0, m.start() - 12) : m.start()]):
+            continue
+        return True
+    return False
+
+
+def satisfies(kind: AnswerType, text: str, context: str = "") -> bool:
+    """Whether ``text`` can answer a question wanting ``kind``. ``context`` is what places the
+    sentence in time (a milestone's quarter heading) and counts for times only."""
+    if kind == "time":
+        return states_time(text) or states_time(context)
+    return states_quantity(text)

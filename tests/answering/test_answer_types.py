@@ -1,0 +1,68 @@
+"""Answer types: what a question wants (a time, a quantity) and which sentences can give it."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answering.answer_types import satisfies, states_quantity, states_time, wanted_type
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    "question,kind",
+    [
+        ("Hvornår sættes letbanen i drift?", "time"),
+        ("När beslutades miljöstrategin?", "time"),
+        ("When was the strategy adopted?", "time"),
+        ("Hur länge har gruppen funnits?", "time"),
+        ("Hvor mange årsværk bruger CTMB?", "quantity"),
+        ("Hur mycket har utsläppen minskat?", "quantity"),
+        ("How many focus areas are there?", "quantity"),
+        ("What does the plant cost?", "quantity"),
+        ("Vad ansvarar CTMB för när det gäller parkering?", None),  # "as regards", not "when"
+        ("Hvem har ansvaret, når det gælder cykelstier?", None),
+        ("Hvad sker der i 3. kvartal under grøn mobilitet?", None),
+        ("Who is responsible for KMPP?", None),
+    ],
+)
+def test_wanted_type(question, kind):
+    assert wanted_type(question) == kind
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("Miljöstrategin beslutades av kommunfullmäktige i september 2021.", True),
+        ("Sedan hösten 2019 finns en grupp.", True),
+        ("Medio 2026 vil letbanen sættes i drift", True),
+        ("Planen vedtages i foråret.", True),
+        ("Den talar om hur Borlänge kommun ska arbeta.", False),
+        ("Der udarbejdes en evaluering af arbejdsgruppen.", False),
+    ],
+)
+def test_states_time(text, expected):
+    assert states_time(text) is expected
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("Der anvendes ca. 7 årsværk i CTMB.", True),
+        ("har nio fokusområden utarbetats", True),
+        ("Utsläppen har minskat med 12 procent.", True),
+        ("Borlänge ska vara klimatneutralt 2030.", False),  # a year is no quantity
+        ("Godkendelse af projektforslag til fjernvarmeudrulning Etape 2.", False),  # a name
+        ("Status på projekt 308 Vintappervej.", False),
+        ("Kommunalbestyrelsen beslutter løbende.", False),
+    ],
+)
+def test_states_quantity(text, expected):
+    assert states_quantity(text) is expected
+
+
+def test_a_milestone_is_placed_in_time_by_its_quarter_heading():
+    item = "Udkast til plejeplan i offentlig høring."
+    assert not satisfies("time", item)
+    assert satisfies("time", item, "3.1.3 Natur og biodiversitet 2. Kvartal 2025")
+    assert not satisfies("quantity", item, "2. Kvartal 2025")
