@@ -10,6 +10,7 @@ sentences sharing the most terms with the question.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -56,10 +57,10 @@ MAX_UNITS = 10
 MAX_CHARS = 1200
 #: Units scoring within this margin of the best unit are used too (e5 similarities are compressed:
 #: a few hundredths separate an answer from its neighbours).
-MARGIN = 0.03
+MARGIN = 0.05
 PASSAGE_MARGIN = 0.08
-UNITS_FROM_BEST = 3
-LEXICAL_WEIGHT = 0.05
+UNITS_FROM_BEST = 4
+LEXICAL_WEIGHT = 0.2
 RANK_PENALTY = 0.01
 CUE_BONUS = 0.02
 #: A question that names a quarter wants that quarter's milestones, not a similar list of another.
@@ -68,6 +69,8 @@ QUARTER_BONUS = 0.05
 #: sentence on the topic and still be the answer; further down, the question goes unanswered.
 TYPE_MARGIN = 0.05
 WHEN = re.compile(r"hvornår|\bnår\b|\bnär\b|\bwhen\b|tidspunkt|dato|datum|\bdate\b", re.I)
+#: A line that is only a label: an all-capitals word or two ("KONTAKT").
+LABEL = re.compile(r"^[•\-–o]?\s*[A-ZÆØÅÄÖ]{3,}(?:\s+[A-ZÆØÅÄÖ]{3,})?:?$")
 HEADING_LIKE = re.compile(r"^(?:•\s*)?(?:[1-4][.)]?\s*(?:og|och|–|-)?\s*)*kvartal\s*\d{4}$", re.I)
 
 
@@ -83,6 +86,12 @@ class Scored:
     score: float
     number: int
     unit: Unit
+
+
+def label_key(text: str) -> str:
+    """A line compared as a label: without bullet, numbering, colon, case and spacing."""
+    text = re.sub(r"^[•\-–o]\s+|^\d+(?:\.\d+)*\.?\s+|:$", "", text.strip())
+    return " ".join(text.casefold().split())
 
 
 def intents(question: str) -> set[str]:
@@ -117,21 +126,8 @@ class ExtractiveGenerator:
             out.append((u, sim))
         return out
 
-    def _score(
-        self,
-        unit: Unit,
-        sim: float | None,
-        terms: set[str],
-        wanted: set[str],
-        language: str,
-        rank: int,
-        context: set[str] = frozenset(),
-    ) -> float:
-        unit_terms = set(self.analyzer.terms(unit.text, language or "da")) | context
-        lexical = len(terms & unit_terms) / max(len(terms), 1)
-        cue = sum(
-            CUE_BONUS for intent in wanted if CUES.get(intent) and CUES[intent].search(unit.text)
-        )
+    @staticmethod
+    def _score(sim: float | None, lexical: float, cue: float, rank: int) -> float:
         base = sim if sim is not None else 0.8 + 0.1 * lexical
         return base + LEXICAL_WEIGHT * lexical + cue - RANK_PENALTY * rank
 
@@ -139,15 +135,22 @@ class ExtractiveGenerator:
         self, request: GenerationRequest
     ) -> tuple[list[Scored], dict[int, list[Unit]], list[tuple[int, Passage]]]:
         """Every candidate unit of the top passages with its score, best first; the units of
-        each passage (by citation number); and the candidate passages."""
+        each passage (by citation number); and the candidate passages.
+
+        A unit's score is its embedding similarity to the question, plus the share of the
+        question's terms it contains weighted by how rare each term is among the candidate
+        units: the words every unit shares with the question (the municipality, the
+        programme's name) say nothing about which unit answers it; the rare ones do.
+        """
         question = request.question
         wanted = intents(question)
         hints = analyse(question)
         terms = set(self.analyzer.query_terms(question, self.languages))
         candidates = list(enumerate(request.passages[: MAX_PASSAGES + 3], start=1))
-        scored: list[Scored] = []
+        rows: list[tuple[int, Unit, float | None, set[str], float]] = []
         units_of: dict[int, list[Unit]] = {}
         for number, passage in candidates:
+            chunk = passage.chunk
             units = [
                 (u, s)
                 for u, s in self._units(request, passage)
@@ -156,21 +159,31 @@ class ExtractiveGenerator:
             units_of[number] = [u for u, _ in units]
             # The section path names the theme ("3.1.3 Natur og biodiversitet") that the items
             # themselves rarely repeat: its words count for every unit of the section.
-            context = set(
-                self.analyzer.terms(
-                    " ".join(passage.chunk.section_path), passage.chunk.language or "da"
-                )
+            context = set(self.analyzer.terms(" ".join(chunk.section_path), chunk.language or "da"))
+            bonus = (
+                QUARTER_BONUS
+                if hints.quarters and set(hints.quarters) & set(chunk.quarters)
+                else 0.0
             )
-            quarter_match = bool(
-                hints.quarters and set(hints.quarters) & set(passage.chunk.quarters)
-            )
+            labels = {label_key(part) for part in (chunk.title, *chunk.section_path)}
             for unit, sim in units:
-                score = self._score(
-                    unit, sim, terms, wanted, passage.chunk.language, number - 1, context
-                )
-                if quarter_match:
-                    score += QUARTER_BONUS
-                scored.append(Scored(score, number, unit))
+                if label_key(unit.text) in labels or LABEL.match(unit.text.strip()):
+                    continue  # the title or a heading repeated as a line says nothing
+                unit_terms = set(self.analyzer.terms(unit.text, chunk.language or "da")) | context
+                rows.append((number, unit, sim, unit_terms, bonus))
+        idf = {
+            t: math.log((len(rows) + 1) / (sum(1 for r in rows if t in r[3]) + 0.5)) for t in terms
+        }
+        total = sum(idf.values()) or 1.0
+        scored: list[Scored] = []
+        for number, unit, sim, unit_terms, bonus in rows:
+            lexical = sum(idf[t] for t in terms & unit_terms) / total
+            cue = sum(
+                CUE_BONUS
+                for intent in wanted
+                if CUES.get(intent) and CUES[intent].search(unit.text)
+            )
+            scored.append(Scored(self._score(sim, lexical, cue, number - 1) + bonus, number, unit))
         scored.sort(key=lambda s: -s.score)
         return scored, units_of, candidates
 

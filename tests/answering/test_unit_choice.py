@@ -1,0 +1,77 @@
+"""How the extractive answerer chooses sentences, on a hand-made passage (no model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answering.base import GenerationRequest
+from assistant.answering.extractive import ExtractiveGenerator, label_key
+from assistant.retrieval.passage import Passage
+from vectorstore.records import StoredChunk
+
+pytestmark = pytest.mark.unit
+
+TEXT = (
+    "KONTAKT\n"
+    "Haninges klimatprogram\n"
+    "Haninges klimatprogram ger en samlad bild av kommunens ambitioner.\n"
+    "Sedan hösten 2019 finns en förvaltningsövergripande miljögrupp i Haninge."
+)
+
+
+def passage(text: str = TEXT) -> Passage:
+    chunk = StoredChunk(
+        chunk_id="haninge::v1::00000",
+        doc_id="haninge",
+        version="v1",
+        index=0,
+        text=text,
+        start=0,
+        end=len(text),
+        section_path=("Haninges klimatprogram",),
+        page=None,
+        quarters=(),
+        year=None,
+        kind="text",
+        title="Haninges klimatprogram",
+        organisation="Haninge kommun",
+        language="sv",
+        audience="public",
+        source="haninge.html",
+        header="Haninges klimatprogram",
+    )
+    return Passage(chunk, 1.0, 0.9)
+
+
+def test_title_and_label_lines_are_never_the_answer():
+    generator = ExtractiveGenerator()
+    request = GenerationRequest("Vem är kontakt för Haninges klimatprogram?", "", "sv", [passage()])
+    scored, _, _ = generator.scored_units(request)
+    texts = [s.unit.text for s in scored]
+    assert "KONTAKT" not in texts and "Haninges klimatprogram" not in texts
+    assert len(texts) == 2
+
+
+def test_rare_question_words_decide_between_sentences_on_the_same_topic():
+    """Both sentences share "Haninge" and the programme with the question; only one has the
+    rare word that the question is about."""
+    generator = ExtractiveGenerator()
+    request = GenerationRequest(
+        "Finns det en förvaltningsövergripande miljögrupp i Haninges klimatprogram?",
+        "",
+        "sv",
+        [passage()],
+    )
+    scored, _, _ = generator.scored_units(request)
+    assert scored[0].unit.text.startswith("Sedan hösten 2019")
+
+
+@pytest.mark.parametrize(
+    "line,key",
+    [
+        ("• Bæredygtighedsstrategi", "bæredygtighedsstrategi"),
+        ("3.1.2 Grøn Mobilitet:", "grøn mobilitet"),
+    ],
+)
+def test_label_key(line, key):
+    assert label_key(line) == key
