@@ -29,6 +29,7 @@ class StoredDocument:
     chunk_count: int
     ingested_at: str
     text: str | None = None
+    unit_count: int | None = None  # None: stored before units were counted
 
     @property
     def version_key(self) -> str:
@@ -127,7 +128,9 @@ def chunk_from_record(chunk_id_: str, text: str, md: dict) -> StoredChunk:
     )
 
 
-def document_metadata(meta: DocumentMeta, version: str, chunk_count: int, ingested_at: str) -> dict:
+def document_metadata(
+    meta: DocumentMeta, version: str, chunk_count: int, ingested_at: str, unit_count: int = 0
+) -> dict:
     return {
         "title": meta.title,
         "source": meta.source,
@@ -138,6 +141,7 @@ def document_metadata(meta: DocumentMeta, version: str, chunk_count: int, ingest
         "audience": meta.audience,
         "version": version,
         "chunk_count": chunk_count,
+        "unit_count": unit_count,
         "ingested_at": ingested_at,
     }
 
@@ -154,6 +158,7 @@ def document_from_record(doc_id: str, md: dict, text: str | None = None) -> Stor
         audience=md.get("audience", "staff"),  # type: ignore[arg-type]
         version=str(md.get("version", "")),
         chunk_count=int(md.get("chunk_count", 0)),
+        unit_count=int(md["unit_count"]) if "unit_count" in md else None,
         ingested_at=str(md.get("ingested_at", "")),
         text=text,
     )

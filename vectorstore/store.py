@@ -144,10 +144,23 @@ class ChromaStore:
         """Copy into the public mirrors whatever public records they lack: an index from before
         the mirrors existed, or a writer that stopped between a collection and its mirror.
         Vectors are copied, not recomputed."""
-        public = [d.version_key for d in self.documents() if d.audience == "public"]
-        if not public:
+        docs = [d for d in self.documents() if d.audience == "public"]
+        if not docs:
             return
-        for main, mirror in ((self.chunks, self.public_chunks), (self.units, self.public_units)):
+        public = [d.version_key for d in docs]
+        counted = all(d.unit_count is not None for d in docs)
+        expected = {
+            "chunks": sum(d.chunk_count for d in docs),
+            "units": sum(d.unit_count or 0 for d in docs) if counted else None,
+        }
+        for kind, main, mirror in (
+            ("chunks", self.chunks, self.public_chunks),
+            ("units", self.units, self.public_units),
+        ):
+            # The usual case, checked cheaply: the mirror holds as many records as the registry
+            # says the public documents have (leftovers are collected by the next ingest).
+            if expected[kind] is not None and mirror.count() == expected[kind]:
+                continue
             wanted = main.get(where={"vkey": {"$in": public}}, include=[])["ids"]
             have = set(mirror.get(include=[])["ids"])
             missing = [i for i in wanted if i not in have]
@@ -259,7 +272,7 @@ class ChromaStore:
                 ids=[meta.doc_id],
                 embeddings=[[1.0]],
                 documents=[text],
-                metadatas=[document_metadata(meta, version, len(chunks), now)],
+                metadatas=[document_metadata(meta, version, len(chunks), now, len(units))],
             )
             self._registry_changed()
             stale = {"$and": [{"doc_id": meta.doc_id}, {"version": {"$ne": version}}]}
