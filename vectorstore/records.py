@@ -64,6 +64,23 @@ class StoredChunk:
     def section(self) -> str:
         return SECTION_SEP.join(self.section_path)
 
+    def describe(self) -> dict[str, object]:
+        """Where the chunk comes from, as plain values (for JSON output and LangChain metadata)."""
+        return {
+            "chunk_id": self.chunk_id,
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "organisation": self.organisation,
+            "source": self.source,
+            "language": self.language,
+            "section": self.section,
+            "page": self.page,
+            "quarters": list(self.quarters),
+            "year": self.year,
+            "start": self.start,
+            "end": self.end,
+        }
+
     @property
     def version_key(self) -> str:
         return version_key(self.doc_id, self.version)

@@ -8,25 +8,14 @@ from assistant.cli.output import console, print_json
 
 
 def passage_dict(p, rank: int) -> dict:
-    c = p.chunk
     return {
         "rank": rank,
         "score": round(p.score, 6),
         "dense": None if p.dense is None else round(p.dense, 6),
         "lexical": None if p.lexical is None else round(p.lexical, 6),
-        "doc_id": c.doc_id,
-        "title": c.title,
-        "organisation": c.organisation,
-        "source": c.source,
-        "section": c.section,
-        "page": c.page,
-        "quarters": list(c.quarters),
-        "year": c.year,
-        "start": c.start,
-        "end": c.end,
-        "chunk_id": c.chunk_id,
+        **p.chunk.describe(),
         "expanded_from": p.expanded_from,
-        "text": c.text,
+        "text": p.chunk.text,
     }
 
 

@@ -8,9 +8,10 @@ methods for the two; backends decide whether the prefixes apply. Backends load t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from langchain_core.embeddings import Embeddings
 
@@ -86,3 +87,36 @@ def normalise(rows: Sequence[Sequence[float]]) -> list[list[float]]:
     norms = np.linalg.norm(arr, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return (arr / norms).tolist()
+
+
+M = TypeVar("M")
+
+
+class LazyModel(Generic[M]):
+    """A model loaded once, on first use, by whichever thread asks first.
+
+    ``load`` may fail in many ways (missing package, missing weights, ctypes errors); ``fail``
+    turns the exception into the error the backend reports. ``lock`` is shared with callers
+    that must also serialise their use of the model.
+    """
+
+    def __init__(
+        self,
+        load: Callable[[], M],
+        fail: Callable[[Exception], Exception],
+        lock: threading.Lock | None = None,
+    ) -> None:
+        self._load = load
+        self._fail = fail
+        self.lock = lock or threading.Lock()
+        self._model: M | None = None
+
+    def get(self) -> M:
+        if self._model is None:
+            with self.lock:
+                if self._model is None:
+                    try:
+                        self._model = self._load()
+                    except Exception as exc:  # noqa: BLE001 - reported through ``fail``
+                        raise self._fail(exc) from exc
+        return self._model

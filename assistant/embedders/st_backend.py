@@ -8,10 +8,9 @@ backend costs nothing. Offline machines must point ``embedder_model`` at a local
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 
-from assistant.embedders.base import EmbedderInfo, normalise
+from assistant.embedders.base import EmbedderInfo, LazyModel, normalise
 from assistant.errors import EmbedderError
 
 
@@ -32,24 +31,22 @@ class SentenceTransformerEmbedder:
         self.device = device
         self.batch_size = batch_size
         self.e5_prefixes = e5_prefixes
-        self._model = None
-        self._lock = threading.Lock()
+        self._lazy = LazyModel(self._open, self._failure)
+
+    def _open(self):
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(self.model_name, device=self.device)
+
+    def _failure(self, exc: Exception) -> EmbedderError:
+        return EmbedderError(
+            f"cannot load sentence-transformers model {self.model_name!r}: {exc}. "
+            "Offline machines need a local model path.",
+            model=self.model_name,
+        )
 
     def _load(self):
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    try:
-                        from sentence_transformers import SentenceTransformer
-
-                        self._model = SentenceTransformer(self.model_name, device=self.device)
-                    except Exception as exc:
-                        raise EmbedderError(
-                            f"cannot load sentence-transformers model {self.model_name!r}: {exc}. "
-                            "Offline machines need a local model path.",
-                            model=self.model_name,
-                        ) from exc
-        return self._model
+        return self._lazy.get()
 
     def _prefixed(self, texts: Sequence[str], prefix: str) -> list[str]:
         return [f"{prefix}{t}" for t in texts] if self.e5_prefixes else list(texts)

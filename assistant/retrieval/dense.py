@@ -55,11 +55,7 @@ class DenseSearch:
         lookup: Lookup,
     ) -> list[tuple[StoredChunk, float]]:
         """The ``k`` nearest chunks ``flt`` admits, with cosine similarity."""
-
-        def keep(chunk: StoredChunk) -> bool:
-            return chunk_allowed(flt, chunk, allowed)
-
-        return self._nearest("chunks", vector, k, flt, allowed, share, lookup, keep, str)
+        return self._nearest("chunks", vector, k, flt, allowed, share, lookup, str)
 
     def units(
         self,
@@ -76,21 +72,19 @@ class DenseSearch:
         are filtered by audience and visible version; year and quarter apply to their chunks.
         """
         by_audience = SearchFilter(audience=flt.audience)
-
-        def keep(chunk: StoredChunk) -> bool:
-            return chunk_allowed(by_audience, chunk, allowed)
-
-        hits = self._nearest(
-            "units", vector, k, by_audience, allowed, share, lookup, keep, unit_chunk_id
-        )
+        hits = self._nearest("units", vector, k, by_audience, allowed, share, lookup, unit_chunk_id)
         best: dict[str, float] = {}
         for chunk, sim in hits:
             best.setdefault(chunk.chunk_id, sim)
         return list(best.items())
 
-    def _nearest(self, kind, vector, k, flt, allowed, share, lookup, keep, to_chunk_id):
+    def _nearest(self, kind, vector, k, flt, allowed, share, lookup, to_chunk_id):
         if k <= 0 or not allowed:
             return []
+
+        def keep(chunk: StoredChunk) -> bool:
+            return chunk_allowed(flt, chunk, allowed)
+
         fetch = int(k / share * SLACK) + EXTRA if share > 0 else MAX_FETCH + 1
         public_only = flt.audience != "staff"
         while fetch <= MAX_FETCH:

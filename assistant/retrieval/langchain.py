@@ -20,23 +20,7 @@ from vectorstore.filters import SearchFilter
 
 
 def passage_to_document(p: Passage) -> Document:
-    c = p.chunk
-    return Document(
-        page_content=c.text,
-        metadata={
-            "chunk_id": c.chunk_id,
-            "doc_id": c.doc_id,
-            "title": c.title,
-            "organisation": c.organisation,
-            "source": c.source,
-            "section": c.section,
-            "page": c.page,
-            "start": c.start,
-            "end": c.end,
-            "language": c.language,
-            "score": p.score,
-        },
-    )
+    return Document(page_content=p.chunk.text, metadata={**p.chunk.describe(), "score": p.score})
 
 
 class StrategyRetriever(BaseRetriever):

@@ -59,6 +59,16 @@ def vector_segment(data_dir: Path, collection: str) -> Path:
     return chroma / segment
 
 
+def raw_client(data_dir: Path):
+    """Chroma itself on the test's index, to stage what an interrupted repair leaves."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    return chromadb.PersistentClient(
+        path=str(data_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+
+
 def truncate_pickle(folder: Path) -> bool:
     """Damage a persisted vector index; False when Chroma has not persisted one yet (it does
     every ``sync_threshold`` = 1000 writes; until then the vectors live in its write-ahead log)."""
@@ -115,13 +125,8 @@ def test_damaged_vector_files_are_rebuilt_on_open(built):
 def test_a_rebuild_interrupted_during_its_swap_is_finished(built):
     """Killed after the damaged collection was dropped and before its rebuilt copy took its
     name: the next open renames the copy instead of creating an empty collection."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
     data_dir, prefix, (answers, state) = built
-    client = chromadb.PersistentClient(
-        path=str(data_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
-    )
+    client = raw_client(data_dir)
     client.get_collection(f"{prefix}_units").modify(name=f"{prefix}_units_rebuild")
     RepairMarker(data_dir).write([f"{prefix}_units"])
     client.close()
@@ -138,13 +143,8 @@ def test_a_rebuild_interrupted_during_its_swap_is_finished(built):
 
 def test_a_pending_rebuild_is_redone_from_the_records(built):
     """Killed while the rebuilt copy was half written: the copy is discarded and rebuilt."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
     data_dir, prefix, (answers, state) = built
-    client = chromadb.PersistentClient(
-        path=str(data_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
-    )
+    client = raw_client(data_dir)
     half = client.create_collection(f"{prefix}_chunks_rebuild", embedding_function=None)
     half.add(ids=["stray"], embeddings=[[0.0] * 384], documents=["half written"])
     RepairMarker(data_dir).write([f"{prefix}_chunks"])
