@@ -15,7 +15,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from api.metrics import Metrics
-from api.ratelimit import SlidingWindowLimiter
 from api.schemas import ChatFilters
 from assistant.answering.service import AnswerService
 from assistant.auth import (
@@ -117,12 +116,14 @@ def require_admin(caller: CallerDep) -> Caller:
 AdminDep = Annotated[Caller, Depends(require_admin)]
 
 
-async def rate_limit(request: Request, caller: CallerDep) -> None:
-    """Public callers are limited per client IP; staff per key, by their own (higher) limit."""
+def rate_limit(request: Request, caller: CallerDep) -> None:
+    """Public callers are limited per client IP; staff per key, by their own (higher) limit.
+
+    A plain function: FastAPI runs it in its thread pool, where the shared limiter's SQLite
+    transaction may wait on another worker's without stalling the event loop."""
     state = request.app.state
     if caller.is_staff:
-        limiter: SlidingWindowLimiter = state.staff_limiter
-        limiter.hit(f"key:{caller.name}")
+        state.staff_limiter.hit(f"key:{caller.name}")
     else:
         state.public_limiter.hit(client_ip(request))
 

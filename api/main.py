@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from api import errors
 from api.limits import BodyLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware
-from api.ratelimit import SlidingWindowLimiter
+from api.ratelimit import build_limiter
 from api.routes import chat, documents, health, openai_compat, search
 from assistant.auth import KeyRing
 from assistant.core import Core
@@ -77,8 +77,12 @@ def create_app(core: Core | None = None, settings: Settings | None = None) -> Fa
     app.state.settings = settings
     app.state.keys = KeyRing.from_settings(settings)
     app.state.metrics = Metrics()
-    app.state.public_limiter = SlidingWindowLimiter(settings.rate_limit_per_minute)
-    app.state.staff_limiter = SlidingWindowLimiter(settings.rate_limit_staff_per_minute)
+    app.state.public_limiter = build_limiter(
+        settings.rate_limit_per_minute, settings.workers, settings.data_dir, "public"
+    )
+    app.state.staff_limiter = build_limiter(
+        settings.rate_limit_staff_per_minute, settings.workers, settings.data_dir, "staff"
+    )
 
     errors.install(app)
     for module in (chat, openai_compat, search, documents, health):

@@ -152,6 +152,11 @@ def serve(
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
     workers = workers or settings.workers
+    # The workers read their settings from the environment: they must know how many they are
+    # (rate limits are shared between them).
+    os.environ["SA_WORKERS"] = str(workers)
+    get_settings.cache_clear()
+    settings = get_settings()
     server: ChromaServer | None = None
     if workers > 1 and not settings.chroma_url:
         server = ChromaServer(settings.data_dir / "chroma-server")

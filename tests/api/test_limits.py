@@ -140,3 +140,58 @@ def test_cors_setting_refuses_wildcards_and_non_origins(origins, tmp_path):
 
     with pytest.raises(ValidationError):
         Settings(data_dir=tmp_path, cors_origins=origins)
+
+
+@pytest.mark.unit
+def test_shared_window_counts_for_all_workers(tmp_path):
+    """Two limiters on one file stand for two worker processes: together they allow the limit."""
+    from api.ratelimit import SharedWindowLimiter
+
+    now = [1000.0]
+    path = tmp_path / "ratelimit.sqlite"
+    first, second = (SharedWindowLimiter(3, path, clock=lambda: now[0]) for _ in range(2))
+    first.hit("1.2.3.4")
+    second.hit("1.2.3.4")
+    first.hit("1.2.3.4")
+    second.hit("5.6.7.8")
+    with pytest.raises(RateLimited) as info:
+        second.hit("1.2.3.4")
+    assert info.value.retry_after == 60
+    now[0] += 60.5
+    second.hit("1.2.3.4")
+
+
+@pytest.mark.unit
+def test_shared_window_under_concurrent_hits(tmp_path):
+    """Threads of several "workers" racing: exactly the limit gets through."""
+    import threading
+
+    from api.ratelimit import SharedWindowLimiter
+
+    path = tmp_path / "ratelimit.sqlite"
+    limiters = [SharedWindowLimiter(25, path) for _ in range(3)]
+    accepted, refused = [], []
+
+    def client(limiter) -> None:
+        for _ in range(20):
+            try:
+                limiter.hit("same-client")
+                accepted.append(1)
+            except RateLimited:
+                refused.append(1)
+
+    threads = [threading.Thread(target=client, args=(limiters[n % 3],)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(accepted) == 25 and len(refused) == 95
+
+
+@pytest.mark.unit
+def test_several_workers_share_their_limit(tmp_path):
+    from api.ratelimit import SharedWindowLimiter, build_limiter
+
+    assert isinstance(build_limiter(10, 1, tmp_path, "public"), SlidingWindowLimiter)
+    assert isinstance(build_limiter(10, 2, tmp_path, "public"), SharedWindowLimiter)
+    assert isinstance(build_limiter(0, 2, tmp_path, "public"), SlidingWindowLimiter)  # no limit

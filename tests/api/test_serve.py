@@ -96,7 +96,8 @@ def _start_on_port(server: ChromaServer) -> None:
 def test_serve_with_two_workers_starts_and_stops_a_chroma_server(tmp_path, demo_corpus):
     data_dir = tmp_path / "data"
     port = free_port()
-    env = server_env(data_dir, SA_CORPUS_PATH=str(demo_corpus))
+    limit = 8
+    env = server_env(data_dir, SA_CORPUS_PATH=str(demo_corpus), SA_RATE_LIMIT_PER_MINUTE=str(limit))
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -129,6 +130,14 @@ def test_serve_with_two_workers_starts_and_stops_a_chroma_server(tmp_path, demo_
             assert len(docs) == 4  # the demo corpus's public documents, ingested on first start
             for _ in range(4):  # spread over both workers
                 assert http.post("/api/chat", json=QUESTION).json()["found"] is True
+        # The public rate limit holds for the service, not per worker: 1 + 4 requests so far,
+        # each further one on a new connection (so both workers take some).
+        statuses = []
+        for _ in range(2 * limit):
+            with httpx.Client(base_url=url, trust_env=False, timeout=60) as fresh:
+                statuses.append(fresh.get("/api/search", params={"q": "cykel"}).status_code)
+        assert statuses.count(200) == limit - 5 and statuses.count(429) == limit + 5, statuses
+        assert (data_dir / "ratelimit-public.sqlite").is_file()  # counted in the shared file
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
