@@ -98,3 +98,33 @@ def test_a_short_fetch_is_retried_larger_before_the_filter(fake_core, monkeypatc
     hits = DenseSearch(store).chunks(vector, 5, flt, allowed, 1.0, visible_table(store).get)
     assert len(hits) == 5 and {c.version for c, _ in hits} == {"v1"}
     assert [c[0] for c in calls] == [14, 56]  # short by leftovers; 4x larger: the whole index
+
+
+def test_a_staff_record_in_the_public_mirror_never_reaches_a_public_caller(fake_core):
+    """Defence in depth: if a staff document's vectors ever landed in the public mirror (a bug,
+    a hand-edited index), visibility is still decided by the registry and the chunk itself."""
+    from assistant.retrieval.retriever import HybridRetriever
+
+    put(fake_core, "doc-a", [f"cykelstier ved {w}" for w in WORDS], "v1")
+    put(fake_core, "doc-s", ["fortroligt budget for vintappervej"], "v1", audience="staff")
+    store = fake_core.store
+    leaked = store.chunks.get(
+        ids=[chunk_id("doc-s", "v1", 0)], include=["embeddings", "documents", "metadatas"]
+    )
+    store.public_chunks.upsert(
+        ids=leaked["ids"],
+        embeddings=[list(e) for e in leaked["embeddings"]],
+        documents=leaked["documents"],
+        metadatas=leaked["metadatas"],
+    )
+    assert store.nearest(
+        "chunks", fake_core.embedder.embed_query("vintappervej"), 1, public_only=True
+    )[0][0] == chunk_id("doc-s", "v1", 0)
+    retriever = HybridRetriever(store, fake_core.embedder, fake_core.settings)
+    for mode in ("dense", "hybrid"):
+        hits = retriever.search(
+            "fortroligt budget for vintappervej", SearchFilter(audience="public"), mode=mode
+        )
+        assert all(p.chunk.doc_id == "doc-a" for p in hits), mode
+    staff = retriever.search("fortroligt budget for vintappervej", SearchFilter(audience="staff"))
+    assert staff[0].chunk.doc_id == "doc-s"
