@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from vectorstore.client import open_client, translate_errors
+from vectorstore.paging import get_all
 from vectorstore.repair import RepairMarker, repair_embedded
 from vectorstore.store import VECTOR_INDEX, WRITE_BATCH
 
@@ -66,7 +67,7 @@ def rebuild_collection(
             return new.count()
         return 0
     old = client.get_collection(name, embedding_function=None)
-    got = old.get(include=["documents", "metadatas"])
+    got = get_all(old, include=["documents", "metadatas"])
     if tmp_name in existing:
         client.delete_collection(tmp_name)
     new = client.create_collection(tmp_name, metadata=metadata, embedding_function=None)

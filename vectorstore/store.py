@@ -22,6 +22,7 @@ from assistant.errors import DocumentNotFound, EmbedderMismatch, StoreError
 from assistant.models import Chunk, DocumentMeta
 from vectorstore.client import translate_errors
 from vectorstore.filters import SearchFilter, chunk_where
+from vectorstore.paging import PAGE, get_all
 from vectorstore.records import (
     StoredChunk,
     StoredDocument,
@@ -161,8 +162,8 @@ class ChromaStore:
             # says the public documents have (leftovers are collected by the next ingest).
             if expected[kind] is not None and mirror.count() == expected[kind]:
                 continue
-            wanted = main.get(where={"vkey": {"$in": public}}, include=[])["ids"]
-            have = set(mirror.get(include=[])["ids"])
+            wanted = get_all(main, where={"vkey": {"$in": public}})["ids"]
+            have = set(get_all(mirror)["ids"])
             missing = [i for i in wanted if i not in have]
             if missing:
                 log.warning("copying %d records into %s", len(missing), mirror.name)
@@ -201,7 +202,7 @@ class ChromaStore:
             cached, now = self._registry, time.monotonic()
             if cached and cached[0] == token and now - cached[1] < self.registry_ttl_s:
                 return cached[2]
-            got = self.docs.get(include=["metadatas"])
+            got = get_all(self.docs, include=["metadatas"])
         docs = sorted(
             (
                 document_from_record(i, md or {})
@@ -353,10 +354,11 @@ class ChromaStore:
                 (self.public_units, public),
             ):
                 where = {"vkey": {"$nin": keys}} if keys else None
-                got = collection.get(where=where, include=[])
+                got = get_all(collection, where=where)
                 if got["ids"]:
                     log.info("removing %d orphan records from %s", len(got["ids"]), collection.name)
-                    collection.delete(ids=got["ids"])
+                    for i in range(0, len(got["ids"]), PAGE):
+                        collection.delete(ids=got["ids"][i : i + PAGE])
                     if collection is self.chunks:
                         removed = len(got["ids"])
         return removed
@@ -480,7 +482,7 @@ class ChromaStore:
             return []
         include = ["documents", "metadatas"] + (["embeddings"] if include_embeddings else [])
         with translate_errors(self.where):
-            got = self.chunks.get(where=chunk_where(flt, allowed), include=include)
+            got = get_all(self.chunks, where=chunk_where(flt, allowed), include=include)
         out = []
         for n, (i, doc, md) in enumerate(
             zip(got["ids"], got["documents"], got["metadatas"], strict=False)

@@ -233,3 +233,23 @@ def test_garbage_collection_covers_the_mirrors(fake_core):
         )
     assert store.collect_garbage() == 1
     assert mirror_ids(store)[0] == {chunk_id("doc-a", "v1", 0)}
+
+
+def test_reading_in_pages_returns_every_record_once(fake_core, monkeypatch):
+    """Whole-collection reads go page by page (Chroma cannot bind ~32,000+ ids in one query):
+    with a page of 2 records, everything is still read exactly once."""
+    from vectorstore.paging import get_all
+
+    for n in range(3):
+        put_with_units(
+            fake_core, f"doc-{n}", [f"tekst {n} om {w}" for w in ("vand", "vej", "skov")], "v1"
+        )
+    store = fake_core.store
+    expected = {c.chunk_id: c.text for c in store.chunks_where(SearchFilter(audience="staff"))}
+    got = get_all(store.chunks, include=["documents"], page=2)
+    assert dict(zip(got["ids"], got["documents"], strict=True)) == expected
+    assert len(got["ids"]) == 9
+    monkeypatch.setattr(get_all, "__kwdefaults__", {"where": None, "include": (), "page": 2})
+    paged = {c.chunk_id: c.text for c in store.chunks_where(SearchFilter(audience="staff"))}
+    assert paged == expected
+    assert [d.doc_id for d in store.documents()] == ["doc-0", "doc-1", "doc-2"]
