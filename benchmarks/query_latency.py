@@ -172,7 +172,7 @@ def breakdown(retriever, embedder, rows: list[dict]) -> dict[str, dict]:
             return
         timings.setdefault(name, []).append(time.perf_counter() - t)
 
-    keys = sorted(allowed)
+    lookup = retriever.lexical.get
     for row, vector in zip(rows, vectors, strict=True):
         timed("registry read (documents)", store.documents)
         for label, collection, k in (("chunks", store.chunks, n), ("units", store.units, 2 * n)):
@@ -189,12 +189,12 @@ def breakdown(retriever, embedder, rows: list[dict]) -> dict[str, dict]:
                 )
 
         timed(
-            "chunks query, as the retriever sends it (over-fetch, filter in memory)",
-            lambda v=vector: store.query(v, n, flt, allowed=keys, share=share),
+            "chunks, as the retriever asks (ids only, public mirror, visibility in memory)",
+            lambda v=vector: retriever.dense.chunks(v, n, flt, allowed, share, lookup),
         )
         timed(
-            "units query, as the retriever sends it (over-fetch, filter in memory)",
-            lambda v=vector: store.query_units(v, 2 * n, flt, keys, share=share),
+            "units, as the retriever asks (ids only, public mirror, visibility in memory)",
+            lambda v=vector: retriever.dense.units(v, 2 * n, flt, allowed, share, lookup),
         )
 
         def lexical(question=row["question"]) -> None:
