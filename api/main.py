@@ -56,6 +56,11 @@ async def lifespan(app: FastAPI):
     process still starts, and /readyz says what is missing)."""
     checks = await run_in_threadpool(health.check_ready, app.state.core)
     log.info("start-up checks: %s", checks)
+    if checks.get("index") == "ok":
+        try:  # the BM25 index too, so that the first request does not wait for it
+            await run_in_threadpool(app.state.core.retriever.warm_up)
+        except Exception:
+            log.exception("could not warm up the retriever; the first search will")
     yield
 
 

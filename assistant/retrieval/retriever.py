@@ -69,6 +69,12 @@ class HybridRetriever:
             self._view_key = key
         return self._view
 
+    def warm_up(self) -> None:
+        """Build the BM25 index now instead of in the first search: it reads every visible
+        chunk from Chroma (0.2 s for the demo corpus, ~6 s at 100x, ~1.5 min at 1000x)."""
+        registry = self.store.documents()
+        self.lexical.ensure(tuple(sorted(d.version_key for d in registry)), self._all_chunks)
+
     def _all_chunks(self) -> list[StoredChunk]:
         return self.store.chunks_where(SearchFilter(audience="staff"))
 
