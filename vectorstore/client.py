@@ -44,11 +44,17 @@ def open_client(settings: Settings):
     except StoreError:
         # chromadb caches one client system per path, a failed one too; forget this path's so
         # the next attempt starts clean (and reports the real reason) once the fault is gone.
-        from chromadb.api.shared_system_client import SharedSystemClient
-
-        SharedSystemClient._identifier_to_system.pop(str(path), None)
-        SharedSystemClient._identifier_to_refcount.pop(str(path), None)
+        forget_embedded_system(path)
         raise
+
+
+def forget_embedded_system(path) -> object | None:
+    """Drop chromadb's cached client system for the embedded store at ``path`` (there is no
+    public API for it); the next client opens the files afresh. Returns the dropped system."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_refcount.pop(str(path), None)
+    return SharedSystemClient._identifier_to_system.pop(str(path), None)
 
 
 def _probe(url: str, seconds: float, where: str) -> None:

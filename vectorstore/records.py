@@ -86,6 +86,12 @@ class StoredChunk:
         return version_key(self.doc_id, self.version)
 
 
+def version_signature(documents) -> tuple[str, ...]:
+    """Identifies the visible content of a registry: changes whenever any document is added,
+    replaced or removed. The BM25 index is tagged with it to know when to rebuild."""
+    return tuple(sorted(d.version_key for d in documents))
+
+
 def version_key(doc_id: str, version: str) -> str:
     return f"{doc_id}@{version}"
 

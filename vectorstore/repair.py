@@ -124,13 +124,12 @@ def quarantine_vector_segments(chroma_path: Path, names: Iterable[str]) -> list[
 
 def release_client(client, path: Path) -> None:
     """Stop the embedded Chroma system of ``path`` so its files may be changed underneath."""
-    from chromadb.api.shared_system_client import SharedSystemClient
+    from vectorstore.client import forget_embedded_system
 
     close = getattr(client, "close", None)
     if close is not None:
         close()
-    system = SharedSystemClient._identifier_to_system.pop(str(path), None)
-    SharedSystemClient._identifier_to_refcount.pop(str(path), None)
+    system = forget_embedded_system(path)
     if system is not None:
         system.stop()
 

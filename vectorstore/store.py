@@ -32,6 +32,7 @@ from vectorstore.records import (
     document_from_record,
     document_metadata,
     version_key,
+    version_signature,
 )
 
 log = logging.getLogger(__name__)
@@ -394,7 +395,10 @@ class ChromaStore:
         flt: SearchFilter,
         allowed: Sequence[str] | None = None,
     ) -> list[tuple[StoredChunk, float]]:
-        """The ``k`` nearest visible chunks under ``flt``, with cosine similarity.
+        """The ``k`` nearest visible chunks under ``flt``, with cosine similarity: Chroma filters
+        and returns the records itself. Searches go through :meth:`nearest` and
+        ``assistant.retrieval.dense`` instead (cheaper at scale); this is the plain reading of
+        the same question, which the tests hold the fast path to.
 
         ``allowed`` (version keys the filter admits) saves a registry read when known already.
         """
@@ -426,7 +430,8 @@ class ChromaStore:
         """Chunk ids ranked by their best-matching sentence or list item, with that similarity.
 
         A question usually matches one sentence of a chunk; ranking by the best unit finds
-        chunks whose other content dilutes the chunk-level vector.
+        chunks whose other content dilutes the chunk-level vector. Like :meth:`query`, the
+        plain filtered reading that ``assistant.retrieval.dense`` is held to.
         """
         if not allowed or k <= 0:
             return []
@@ -501,9 +506,8 @@ class ChromaStore:
             return self.chunks.count()
 
     def version_signature(self) -> tuple[str, ...]:
-        """Identifies the visible content; changes whenever any document is added, replaced or
-        removed. The lexical index compares it to know when to rebuild."""
-        return tuple(sorted(d.version_key for d in self.documents()))
+        """The registry's :func:`vectorstore.records.version_signature`."""
+        return version_signature(self.documents())
 
 
 def open_store(settings, embedder) -> ChromaStore:

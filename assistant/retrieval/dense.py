@@ -9,9 +9,10 @@ So the search asks Chroma for ids and distances only, without a filter, for enou
 that the ``k`` best visible ones are among them (``k`` divided by the visible share, with room to
 spare), and decides visibility in memory against the table of visible chunks that the BM25 index
 keeps in step with the registry. The top ``k`` of a subset are its first ``k`` members in the
-overall order, so the result is the filtered query's. When fewer than ``k`` survive (leftovers of
-an interrupted ingest near the query, a narrow year filter) or the share is too small for
-over-fetching to pay, the filtered query runs instead. Either way only chunks the table holds and
+overall order, so the result is the filtered query's. Public callers search the public mirror
+collections (public documents only), so staff text never crowds their neighbours. When fewer
+than ``k`` survive (leftovers of an interrupted ingest near the query, a narrow year filter), the
+fetch is retried larger; when that does not pay either, the filtered query runs instead. Either way only chunks the table holds and
 the filter admits are returned: ids that Chroma returns for unregistered versions are dropped.
 """
 

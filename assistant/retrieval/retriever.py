@@ -18,7 +18,7 @@ from assistant.retrieval.passage import Passage
 from assistant.settings import Settings
 from vectorstore.filters import SearchFilter, chunk_allowed, visible_share
 from vectorstore.lexical import LexicalIndex
-from vectorstore.records import StoredChunk
+from vectorstore.records import StoredChunk, version_signature
 from vectorstore.store import ChromaStore
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -53,9 +53,7 @@ class HybridRetriever:
         from assistant.answering.evidence import CorpusView
 
         registry = self.store.documents()
-        signature = tuple(sorted(d.version_key for d in registry))
-        self.lexical.ensure(signature, self._all_chunks)
-        key = (signature, flt.audience)
+        key = (self._sync_lexical(registry), flt.audience)
         if self._view_key != key:
             allowed = {d.version_key for d in registry if flt.allows_document(d)}
             periods = {
@@ -72,8 +70,14 @@ class HybridRetriever:
     def warm_up(self) -> None:
         """Build the BM25 index now instead of in the first search: it reads every visible
         chunk from Chroma (0.2 s for the demo corpus, ~6 s at 100x, ~1.5 min at 1000x)."""
-        registry = self.store.documents()
-        self.lexical.ensure(tuple(sorted(d.version_key for d in registry)), self._all_chunks)
+        self._sync_lexical(self.store.documents())
+
+    def _sync_lexical(self, registry: list) -> tuple[str, ...]:
+        """Bring the BM25 index, whose chunk table the dense side and neighbour expansion read
+        too, in step with ``registry``; returns the registry's signature."""
+        signature = version_signature(registry)
+        self.lexical.ensure(signature, self._all_chunks)
+        return signature
 
     def _all_chunks(self) -> list[StoredChunk]:
         return self.store.chunks_where(SearchFilter(audience="staff"))
@@ -100,7 +104,7 @@ class HybridRetriever:
         if not allowed_keys:
             return []
         n = max(s.retrieval_candidates, k)
-        signature = tuple(sorted(d.version_key for d in registry))
+        signature = self._sync_lexical(registry)
         share = visible_share(flt, registry)
 
         dense: list[tuple[StoredChunk, float]] = []
@@ -108,7 +112,6 @@ class HybridRetriever:
         if mode in ("hybrid", "dense"):
             vector = self.query_vector(query)
             # The dense side resolves hits against the visible chunks the BM25 index holds.
-            self.lexical.ensure(signature, self._all_chunks)
             lookup = self.lexical.get
             dense = self.dense.chunks(vector, n, flt, allowed_keys, share, lookup)
             if s.unit_weight > 0:
@@ -118,13 +121,11 @@ class HybridRetriever:
                 ]
         lexical: list[tuple[StoredChunk, float]] = []
         if mode in ("hybrid", "bm25"):
-            self.lexical.ensure(signature, self._all_chunks)
             mask = self.lexical.mask(
                 (signature, flt), lambda c: chunk_allowed(flt, c, allowed_keys)
             )
             lexical = self.lexical.search(query, n, mask)
 
-        self.lexical.ensure(signature, self._all_chunks)
         chunks = {c.chunk_id: c for c, _ in dense + lexical}
         for cid in unit_ranking:
             if cid not in chunks and (chunk := self.lexical.get(cid)) is not None:
@@ -154,7 +155,7 @@ class HybridRetriever:
             for cid in ranked
         ]
         if expand:
-            passages = self._expand(passages, flt, allowed_keys, signature)
+            passages = self._expand(passages, flt, allowed_keys)
         return passages
 
     def _expand(
@@ -162,13 +163,11 @@ class HybridRetriever:
         passages: list[Passage],
         flt: SearchFilter,
         allowed_keys: set[str],
-        signature: tuple[str, ...],
     ) -> list[Passage]:
         """Add the adjacent chunks of list hits when they continue the same section (a
         milestone list split across chunks), right after the hit that pulled them in."""
         if not any(p.chunk.kind == "list" for p in passages):
             return passages
-        self.lexical.ensure(signature, self._all_chunks)
         seen = {p.chunk_id for p in passages}
         out: list[Passage] = []
         for p in passages:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from assistant.answering.base import GenerationRequest
 from assistant.answering.extractive import ExtractiveGenerator, label_key
 from assistant.retrieval.passage import Passage
-from vectorstore.records import StoredChunk
+from tests.reliability.test_citation_properties import make_chunk
 
 pytestmark = pytest.mark.unit
 
@@ -20,24 +22,11 @@ TEXT = (
 
 
 def passage(text: str = TEXT) -> Passage:
-    chunk = StoredChunk(
-        chunk_id="haninge::v1::00000",
-        doc_id="haninge",
-        version="v1",
-        index=0,
-        text=text,
-        start=0,
-        end=len(text),
+    chunk = replace(
+        make_chunk(text, 0, 0, len(text), doc_id="haninge"),
         section_path=("Haninges klimatprogram",),
-        page=None,
-        quarters=(),
-        year=None,
-        kind="text",
         title="Haninges klimatprogram",
-        organisation="Haninge kommun",
         language="sv",
-        audience="public",
-        source="haninge.html",
         header="Haninges klimatprogram",
     )
     return Passage(chunk, 1.0, 0.9)

@@ -59,6 +59,16 @@ def vector_segment(data_dir: Path, collection: str) -> Path:
     return chroma / segment
 
 
+def reopen_repaired(data_dir: Path, answers):
+    """Open the index as the service does (which finishes a pending repair): it answers as
+    before and the repair marker is gone. Returns the core and the stored state."""
+    core = open_core(data_dir)
+    repaired = read_state(core.store)
+    assert results(core) == answers
+    assert not (data_dir / MARKER).exists()
+    return core, repaired
+
+
 def raw_client(data_dir: Path):
     """Chroma itself on the test's index, to stage what an interrupted repair leaves."""
     import chromadb
@@ -131,11 +141,8 @@ def test_a_rebuild_interrupted_during_its_swap_is_finished(built):
     RepairMarker(data_dir).write([f"{prefix}_units"])
     client.close()
 
-    core = open_core(data_dir)
-    repaired = read_state(core.store)
+    core, repaired = reopen_repaired(data_dir, answers)
     assert sorted(repaired.unit_vkeys) == sorted(state.unit_vkeys)
-    assert results(core) == answers
-    assert not (data_dir / MARKER).exists()
     names = {c.name for c in core.store.client.list_collections()}
     assert f"{prefix}_units_rebuild" not in names
     close_store(core.store)
@@ -150,9 +157,6 @@ def test_a_pending_rebuild_is_redone_from_the_records(built):
     RepairMarker(data_dir).write([f"{prefix}_chunks"])
     client.close()
 
-    core = open_core(data_dir)
-    repaired = read_state(core.store)
+    core, repaired = reopen_repaired(data_dir, answers)
     assert sorted(repaired.chunk_ids) == sorted(state.chunk_ids)
-    assert results(core) == answers
-    assert not (data_dir / MARKER).exists()
     close_store(core.store)
