@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import STAFF_DOC, make_settings
-from vectorstore.filters import SearchFilter, visible_share
+from vectorstore.filters import SearchFilter, chunk_allowed, visible_share
 
 pytestmark = pytest.mark.integration
 
@@ -352,9 +352,14 @@ def test_dense_search_returns_the_true_nearest_neighbours(demo_core):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("audience", ["public", "staff"])
-def test_the_fast_dense_side_returns_what_the_filtered_query_returns(demo_core, audience):
-    """The retriever's dense side (ids only, unfiltered, visibility decided in memory) must give
-    the filtered reference query's results exactly, and never a record the caller may not see."""
+def test_the_fast_dense_side_returns_the_true_nearest_visible_records(demo_core, audience):
+    """The retriever's dense side (ids only, no filter, public mirror, visibility decided in
+    memory) must return exactly the nearest chunks and units the caller may see, by brute force
+    over the main collections, and never a record the caller may not see.
+
+    The oracle is brute force, not Chroma's filtered query: that query is approximate for a
+    small visible subset (a public caller sees ~15 % of the demo corpus's units) and was seen to
+    drop a true neighbour in about one test run in five."""
     store, retriever = demo_core.store, demo_core.retriever
     flt = SearchFilter(audience=audience)
     registry = store.documents()
@@ -363,20 +368,42 @@ def test_the_fast_dense_side_returns_what_the_filtered_query_returns(demo_core, 
     assert share == 1.0  # no filter but the audience
     retriever.lexical.ensure(store.version_signature(), retriever._all_chunks)
     lookup = retriever.lexical.get
+
+    def visible(ranking):
+        return [
+            (cid, sim)
+            for cid, sim in ranking
+            if (c := lookup(cid)) is not None and chunk_allowed(flt, c, allowed)
+        ]
+
+    def same(got, truth):
+        """``got`` holds the truly nearest visible records, each with its true similarity
+        (HNSW computes it in float32, the brute force in float64), best first. As in
+        :func:`test_dense_search_returns_the_true_nearest_neighbours`, the top ten must be there
+        but for near-ties at the tenth; records with equal similarity may come in any order."""
+        true_sim = dict(truth)
+        sims = [sim for _, sim in got]
+        cut = truth[min(9, len(truth) - 1)][1]
+        return (
+            all(cid in true_sim and abs(true_sim[cid] - sim) < 1e-4 for cid, sim in got)
+            and {cid for cid, sim in truth[:10] if sim > cut + 1e-4} <= {cid for cid, _ in got}
+            and all(a >= b - 1e-4 for a, b in zip(sims, sims[1:], strict=False))
+        )
+
+    exact_chunks = ExactIndex(store.chunks, lambda i, md: i)
+    exact_units = ExactIndex(store.units, lambda i, md: str(md["chunk_id"]))
     n = demo_core.settings.retrieval_candidates
     for query in EXACTNESS_QUERIES:
         vector = retriever.query_vector(query)
         fast = retriever.dense.chunks(vector, n, flt, allowed, share, lookup)
-        exact = store.query(vector, n, flt, allowed=sorted(allowed))
-        assert [(c.chunk_id, round(s, 5)) for c, s in fast] == [
-            (c.chunk_id, round(s, 5)) for c, s in exact
-        ], query
+        pairs = [(c.chunk_id, sim) for c, sim in fast]
+        assert len(pairs) == min(n, len(visible(exact_chunks.ranking(vector)))), query
+        assert same(pairs, visible(exact_chunks.ranking(vector))), query
         assert all(c.version_key in allowed for c, _ in fast)
         if audience == "public":
             assert all(c.audience == "public" and c.doc_id != STAFF_DOC for c, _ in fast)
-        fast_units = retriever.dense.units(vector, 2 * n, flt, allowed, share, lookup)
-        exact_units = store.query_units(vector, 2 * n, flt, sorted(allowed))
-        assert [cid for cid, _ in fast_units] == [cid for cid, _ in exact_units], query
+        units = retriever.dense.units(vector, 2 * n, flt, allowed, share, lookup)
+        assert units and same(units, visible(exact_units.ranking(vector))), query
 
 
 def test_search_results_are_stable_across_repeats(demo_core):
