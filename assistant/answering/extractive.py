@@ -72,6 +72,13 @@ WHEN = re.compile(r"hvornår|\bnår\b|\bnär\b|\bwhen\b|tidspunkt|dato|datum|\bd
 #: A line that is only a label: an all-capitals word or two ("KONTAKT").
 LABEL = re.compile(r"^[•\-–o]?\s*[A-ZÆØÅÄÖ]{3,}(?:\s+[A-ZÆØÅÄÖ]{3,})?:?$")
 HEADING_LIKE = re.compile(r"^(?:•\s*)?(?:[1-4][.)]?\s*(?:og|och|–|-)?\s*)*kvartal\s*\d{4}$", re.I)
+#: A sentence that announces the list after it ("… har tre prioriteringar som allt utgår från:",
+#: "… indelad i tre olika delar enligt nedan"): quoting it without the list answers nothing.
+ANNOUNCES_LIST = re.compile(
+    r":\s*$|\b(?:følgende|nedenfor|nedenstående|herunder|följande|nedan|nedanstående|"
+    r"the following|as follows|below)\b",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -238,6 +245,9 @@ class ExtractiveGenerator:
             for number, passage in candidates:
                 if passage.expanded_from == top_passage.chunk_id:
                     by_number[number] = [u for u in units_of[number] if u.is_item][:MAX_UNITS]
+        else:
+            for number, units in by_number.items():
+                units.extend(self._announced(units, units_of[number]))
         picked, budget = [], MAX_CHARS
         for number in sorted(by_number, key=lambda n: (n != top_number, n)):
             units = sorted(by_number[number], key=lambda u: u.start)
@@ -247,6 +257,30 @@ class ExtractiveGenerator:
             budget -= sum(len(u.text) for u in units)
             picked.append(Picked(number, request.passages[number - 1], units))
         return picked
+
+    @staticmethod
+    def _announced(chosen: list[Unit], units: list[Unit]) -> list[Unit]:
+        """The list items that chosen sentences announce: the items right after a sentence
+        ending in a colon or saying "følgende / nedan / the following" (after a colon, one
+        plain line counts too: "Primære eksterne parter:" followed by a line of names)."""
+        have = {(u.start, u.end) for u in chosen}
+        out: list[Unit] = []
+        for lead in chosen:
+            if lead.is_item and not lead.text.rstrip().endswith(":"):
+                continue
+            if not ANNOUNCES_LIST.search(lead.text):
+                continue
+            after = [u for u in units if u.start >= lead.end]
+            for i, u in enumerate(after):
+                if len(out) >= MAX_UNITS:
+                    break
+                plain_line = i == 0 and lead.text.rstrip().endswith(":")
+                if not (u.is_item or plain_line):
+                    break
+                if (u.start, u.end) not in have:
+                    have.add((u.start, u.end))
+                    out.append(u)
+        return out
 
     @staticmethod
     def _within_budget(units: list[Unit], budget: int) -> list[Unit]:

@@ -131,6 +131,24 @@ def test_a_milestone_question_gets_the_whole_quarter_list(demo_core, texts):
         assert item in answer.answer and item in cited.quote
 
 
+@pytest.mark.parametrize(
+    "question,items",
+    [
+        (
+            "Vilka prioriteringar utgår Borlänges miljöstrategi från?",
+            ("Hejda klimatförändringarna", "Stärk den biologiska mångfalden", "cirkulär ekonomi"),
+        ),
+        ("Hvilke områder har CTMB ansvaret for?", ("Støjhandleplaner", "Selskabsbetjening")),
+    ],
+)
+def test_a_sentence_announcing_a_list_is_answered_with_the_list(demo_core, question, items):
+    answer = ask(demo_core, question)
+    assert answer.found, answer.answer
+    for item in items:
+        assert item in answer.answer
+        assert any(item in c.quote for c in answer.citations), item
+
+
 # --- abstaining --------------------------------------------------------------------------------
 @pytest.mark.parametrize("flt", [STAFF, PUBLIC], ids=["staff", "public"])
 @pytest.mark.parametrize("question,language", UNANSWERABLE)

@@ -64,3 +64,43 @@ def test_rare_question_words_decide_between_sentences_on_the_same_topic():
 )
 def test_label_key(line, key):
     assert label_key(line) == key
+
+
+LIST_TEXT = (
+    "Miljöstrategin har tre prioriteringar som allt utgår från:\n"
+    " • Hejda klimatförändringarna.\n"
+    " • Stärk den biologiska mångfalden.\n"
+    " • Skapa en cirkulär ekonomi.\n"
+    "Strategin beslutades av kommunfullmäktige."
+)
+
+
+def test_a_sentence_announcing_a_list_brings_the_list():
+    """A lead-in ending in a colon says nothing by itself: the items after it are the answer."""
+    generator = ExtractiveGenerator()
+    request = GenerationRequest(
+        "Vilka prioriteringar har miljöstrategin?", "", "sv", [passage(LIST_TEXT)]
+    )
+    texts = [u.text for p in generator.pick(request) for u in p.units]
+    assert texts[0].startswith("Miljöstrategin har tre prioriteringar")
+    assert [t.strip("• ") for t in texts[1:4]] == [
+        "Hejda klimatförändringarna.",
+        "Stärk den biologiska mångfalden.",
+        "Skapa en cirkulär ekonomi.",
+    ]
+
+
+@pytest.mark.parametrize(
+    "lead,announces",
+    [
+        ("Primære eksterne parter:", True),
+        ("Vägledning är indelad i tre olika delar enligt nedan, och innehåller exempel.", True),
+        ("CTMB har ansvaret for følgende områder", True),
+        ("The plan has the following parts", True),
+        ("Strategin beslutades av kommunfullmäktige.", False),
+    ],
+)
+def test_which_sentences_announce_a_list(lead, announces):
+    from assistant.answering.extractive import ANNOUNCES_LIST
+
+    assert bool(ANNOUNCES_LIST.search(lead)) is announces
