@@ -65,6 +65,12 @@ RANK_PENALTY = 0.01
 CUE_BONUS = 0.02
 #: A question that names a quarter wants that quarter's milestones, not a similar list of another.
 QUARTER_BONUS = 0.05
+#: In a follow-up ("Og hvem beslutter det?") the words the user just typed say what is new; the
+#: subject carried over from the history only says where. The new words weigh this much more.
+FOLLOW_UP_WEIGHT = 3.0
+#: A sentence that mostly repeats the conversation's last answer is not what a follow-up asks for.
+REPEAT_SHARE = 0.85
+REPEAT_PENALTY = 0.05
 #: A sentence of the wanted answer type (a time, a quantity) may score this much below the best
 #: sentence on the topic and still be the answer; further down, the question goes unanswered.
 TYPE_MARGIN = 0.05
@@ -181,10 +187,22 @@ class ExtractiveGenerator:
         idf = {
             t: math.log((len(rows) + 1) / (sum(1 for r in rows if t in r[3]) + 0.5)) for t in terms
         }
+        follow_up = request.original_question.strip() and (
+            request.original_question.strip() != question.strip()
+        )
+        if follow_up:
+            typed = set(self.analyzer.query_terms(request.original_question, self.languages))
+            idf = {t: w * (FOLLOW_UP_WEIGHT if t in typed else 1.0) for t, w in idf.items()}
+        said = self._last_answer_terms(request) if follow_up else set()
         total = sum(idf.values()) or 1.0
         scored: list[Scored] = []
         for number, unit, sim, unit_terms, bonus in rows:
             lexical = sum(idf[t] for t in terms & unit_terms) / total
+            own = set(
+                self.analyzer.terms(unit.text, request.passages[number - 1].chunk.language or "da")
+            )
+            if own and len(own & said) / len(own) >= REPEAT_SHARE:
+                bonus -= REPEAT_PENALTY
             cue = sum(
                 CUE_BONUS
                 for intent in wanted
@@ -193,6 +211,13 @@ class ExtractiveGenerator:
             scored.append(Scored(self._score(sim, lexical, cue, number - 1) + bonus, number, unit))
         scored.sort(key=lambda s: -s.score)
         return scored, units_of, candidates
+
+    def _last_answer_terms(self, request: GenerationRequest) -> set[str]:
+        """Terms of the conversation's last assistant message, stemmed for every language."""
+        for message in reversed(request.history):
+            if message.role == "assistant":
+                return set(self.analyzer.query_terms(message.content, self.languages))
+        return set()
 
     def pick(self, request: GenerationRequest) -> list[Picked]:
         question = request.question

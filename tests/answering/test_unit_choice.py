@@ -8,6 +8,7 @@ import pytest
 
 from assistant.answering.base import GenerationRequest
 from assistant.answering.extractive import ExtractiveGenerator, label_key
+from assistant.contract import Message
 from assistant.retrieval.passage import Passage
 from tests.reliability.test_citation_properties import make_chunk
 
@@ -104,3 +105,38 @@ def test_which_sentences_announce_a_list(lead, announces):
     from assistant.answering.extractive import ANNOUNCES_LIST
 
     assert bool(ANNOUNCES_LIST.search(lead)) is announces
+
+
+FOLLOW_TEXT = (
+    "Udkast til miljøkonsekvensrapport for geotermianlæg forelægges politisk med henblik på "
+    "offentlig høring.\n"
+    "Miljøkonsekvensrapport for geotermisk anlæg sendes i høring i 3. kvartal."
+)
+
+
+def _follow_up(history: list[Message]) -> GenerationRequest:
+    chunk_passage = passage(FOLLOW_TEXT)
+    return GenerationRequest(
+        "Hvornår kommer den i høring – miljøkonsekvensrapport geotermianlæg forelægges politisk?",
+        "Hvornår kommer den i høring?",
+        "da",
+        [chunk_passage],
+        history,
+    )
+
+
+def test_a_follow_up_is_not_answered_with_what_the_last_answer_said():
+    generator = ExtractiveGenerator()
+    history = [
+        Message(role="user", content="Hvornår forelægges miljøkonsekvensrapporten politisk?"),
+        Message(
+            role="assistant",
+            content="Udkast til miljøkonsekvensrapport for geotermianlægget forelægges politisk "
+            "med henblik på offentlig høring.",
+        ),
+    ]
+    scored, _, _ = generator.scored_units(_follow_up(history))
+    assert scored[0].unit.text.startswith("Miljøkonsekvensrapport for geotermisk anlæg sendes")
+    # Without that history the carried-over words make the first sentence the better match.
+    scored, _, _ = generator.scored_units(_follow_up([]))
+    assert scored[0].unit.text.startswith("Udkast til")
