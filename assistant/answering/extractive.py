@@ -71,6 +71,7 @@ FOLLOW_UP_WEIGHT = 3.0
 #: A sentence that mostly repeats the conversation's last answer is not what a follow-up asks for.
 REPEAT_SHARE = 0.85
 REPEAT_PENALTY = 0.05
+SECTION_WEIGHT = 0.1
 #: A sentence of the wanted answer type (a time, a quantity) may score this much below the best
 #: sentence on the topic and still be the answer; further down, the question goes unanswered.
 TYPE_MARGIN = 0.05
@@ -162,6 +163,7 @@ class ExtractiveGenerator:
         candidates = list(enumerate(request.passages[: MAX_PASSAGES + 3], start=1))
         rows: list[tuple[int, Unit, float | None, set[str], float]] = []
         units_of: dict[int, list[Unit]] = {}
+        contexts: dict[int, set[str]] = {}
         for number, passage in candidates:
             chunk = passage.chunk
             units = [
@@ -184,6 +186,7 @@ class ExtractiveGenerator:
                     continue  # the title or a heading repeated as a line says nothing
                 unit_terms = set(self.analyzer.terms(unit.text, chunk.language or "da")) | context
                 rows.append((number, unit, sim, unit_terms, bonus))
+            contexts[number] = context
         idf = {
             t: math.log((len(rows) + 1) / (sum(1 for r in rows if t in r[3]) + 0.5)) for t in terms
         }
@@ -194,6 +197,7 @@ class ExtractiveGenerator:
             typed = set(self.analyzer.query_terms(request.original_question, self.languages))
             idf = {t: w * (FOLLOW_UP_WEIGHT if t in typed else 1.0) for t, w in idf.items()}
         said = self._last_answer_terms(request) if follow_up else set()
+        theme = self._theme_match(terms, contexts)
         total = sum(idf.values()) or 1.0
         scored: list[Scored] = []
         for number, unit, sim, unit_terms, bonus in rows:
@@ -201,6 +205,7 @@ class ExtractiveGenerator:
             own = set(
                 self.analyzer.terms(unit.text, request.passages[number - 1].chunk.language or "da")
             )
+            bonus += SECTION_WEIGHT * theme[number]
             if own and len(own & said) / len(own) >= REPEAT_SHARE:
                 bonus -= REPEAT_PENALTY
             cue = sum(
@@ -211,6 +216,20 @@ class ExtractiveGenerator:
             scored.append(Scored(self._score(sim, lexical, cue, number - 1) + bonus, number, unit))
         scored.sort(key=lambda s: -s.score)
         return scored, units_of, candidates
+
+    @staticmethod
+    def _theme_match(terms: set[str], contexts: dict[int, set[str]]) -> dict[int, float]:
+        """How well each passage's section path names the question's theme ("… under Natur og
+        biodiversitet?"), weighting terms by rarity among the passages' paths. The unit score
+        counts path words too, but there every unit of the section shares them, so they weigh
+        little against a rare word in one sentence of another section."""
+        n = len(contexts)
+        idf = {
+            t: math.log((n + 1) / (sum(1 for c in contexts.values() if t in c) + 0.5))
+            for t in terms
+        }
+        total = sum(idf.values()) or 1.0
+        return {number: sum(idf[t] for t in terms & c) / total for number, c in contexts.items()}
 
     def _last_answer_terms(self, request: GenerationRequest) -> set[str]:
         """Terms of the conversation's last assistant message, stemmed for every language."""

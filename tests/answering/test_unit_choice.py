@@ -140,3 +140,42 @@ def test_a_follow_up_is_not_answered_with_what_the_last_answer_said():
     # Without that history the carried-over words make the first sentence the better match.
     scored, _, _ = generator.scored_units(_follow_up([]))
     assert scored[0].unit.text.startswith("Udkast til")
+
+
+def _in_section(text: str, section: str, number: int) -> Passage:
+    chunk = replace(
+        make_chunk(text, number, 0, len(text), doc_id="plan"),
+        section_path=("3.1 Program for bæredygtighed", section, "4. Kvartal 2025"),
+        title="Indsatser 2025",
+        language="da",
+        header=section,
+    )
+    return Passage(chunk, 1.0, 0.9)
+
+
+def test_the_section_that_names_the_theme_beats_a_rare_word_elsewhere(monkeypatch):
+    """Every unit of a section shares its path's words, so per unit they weigh little; a
+    passage whose path names the question's theme still wins over one sentence elsewhere that
+    shares a rarer word (here the municipality's name)."""
+    import assistant.answering.extractive as extractive
+
+    request = GenerationRequest(
+        "Hvad sker der under Natur og biodiversitet i Lyngby i 4. kvartal?",
+        "",
+        "da",
+        [
+            _in_section(
+                "Indkøbspolitikken for Lyngby Kommune implementeres.", "3.1.5 Ansvarligt Forbrug", 0
+            ),
+            _in_section(
+                "Plejeplanen færdiggøres.\nNetværket udvides med to organisationer.",
+                "3.1.3 Natur og biodiversitet",
+                1,
+            ),
+        ],
+    )
+    scored, _, _ = ExtractiveGenerator().scored_units(request)
+    assert scored[0].number == 2
+    monkeypatch.setattr(extractive, "SECTION_WEIGHT", 0.0)
+    scored, _, _ = ExtractiveGenerator().scored_units(request)
+    assert scored[0].number == 1
