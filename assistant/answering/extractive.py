@@ -65,6 +65,18 @@ RANK_PENALTY = 0.01
 CUE_BONUS = 0.02
 #: A question that names a quarter wants that quarter's milestones, not a similar list of another.
 QUARTER_BONUS = 0.05
+#: "Who can I contact …?" wants the contact block: a line with an e-mail address or phone number
+#: and the name and title lines just above it.
+CONTACT_QUESTION = re.compile(
+    r"kontakt|contact|\bringe\b|\bringa\b|\bmaile\b|\bmejla\b|e-?mail|telefon|phone", re.I
+)
+CONTACT_LINE = re.compile(
+    r"[\w.+-]+@[\w-]+\.[\w.]+|(?:\+\d{2}\s?)?\b\d{2,4}[- ]\d{2,3}(?:\s?\d{2}){2,3}\b"
+)
+CONTACT_BONUS = 0.1
+#: Name and title lines are short and end without a full stop.
+CONTACT_BLOCK_LINES = 3
+CONTACT_BLOCK_CHARS = 80
 #: In a follow-up ("Og hvem beslutter det?") the words the user just typed say what is new; the
 #: subject carried over from the history only says where. The new words weigh this much more.
 FOLLOW_UP_WEIGHT = 3.0
@@ -198,6 +210,7 @@ class ExtractiveGenerator:
             idf = {t: w * (FOLLOW_UP_WEIGHT if t in typed else 1.0) for t, w in idf.items()}
         said = self._last_answer_terms(request) if follow_up else set()
         theme = self._theme_match(terms, contexts)
+        contact = bool(CONTACT_QUESTION.search(question))
         total = sum(idf.values()) or 1.0
         scored: list[Scored] = []
         for number, unit, sim, unit_terms, bonus in rows:
@@ -206,6 +219,8 @@ class ExtractiveGenerator:
                 self.analyzer.terms(unit.text, request.passages[number - 1].chunk.language or "da")
             )
             bonus += SECTION_WEIGHT * theme[number]
+            if contact and CONTACT_LINE.search(unit.text):
+                bonus += CONTACT_BONUS
             if own and len(own & said) / len(own) >= REPEAT_SHARE:
                 bonus -= REPEAT_PENALTY
             cue = sum(
@@ -292,6 +307,8 @@ class ExtractiveGenerator:
         else:
             for number, units in by_number.items():
                 units.extend(self._announced(units, units_of[number]))
+                if CONTACT_QUESTION.search(question):
+                    units.extend(self._contact_block(units, units_of[number]))
         picked, budget = [], MAX_CHARS
         for number in sorted(by_number, key=lambda n: (n != top_number, n)):
             units = sorted(by_number[number], key=lambda u: u.start)
@@ -320,6 +337,23 @@ class ExtractiveGenerator:
                     break
                 plain_line = i == 0 and lead.text.rstrip().endswith(":")
                 if not (u.is_item or plain_line):
+                    break
+                if (u.start, u.end) not in have:
+                    have.add((u.start, u.end))
+                    out.append(u)
+        return out
+
+    @staticmethod
+    def _contact_block(chosen: list[Unit], units: list[Unit]) -> list[Unit]:
+        """The name and title lines right above a chosen line with an e-mail or phone number
+        (a contact line alone says how to reach someone, not whom)."""
+        have = {(u.start, u.end) for u in chosen}
+        out: list[Unit] = []
+        for line in [u for u in chosen if CONTACT_LINE.search(u.text)]:
+            before = [u for u in units if u.end <= line.start]
+            for u in reversed(before[-CONTACT_BLOCK_LINES:]):
+                text = u.text.strip()
+                if len(text) > CONTACT_BLOCK_CHARS or text.endswith(".") or LABEL.match(text):
                     break
                 if (u.start, u.end) not in have:
                     have.add((u.start, u.end))

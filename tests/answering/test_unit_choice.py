@@ -179,3 +179,33 @@ def test_the_section_that_names_the_theme_beats_a_rare_word_elsewhere(monkeypatc
     monkeypatch.setattr(extractive, "SECTION_WEIGHT", 0.0)
     scored, _, _ = ExtractiveGenerator().scored_units(request)
     assert scored[0].number == 1
+
+
+CONTACT_TEXT = (
+    "Årets uppföljning visar att arbetet med att nå målen pågår brett i kommunen.\n"
+    "KONTAKT\n"
+    "Petronella Troselius\n"
+    "Klimat- och miljöstrateg\n"
+    "08-606 81 02\n"
+    "petronella.troselius@haninge.se"
+)
+
+
+def test_a_contact_question_gets_the_whole_contact_block():
+    request = GenerationRequest(
+        "Vem kan jag kontakta om uppföljningen?", "", "sv", [passage(CONTACT_TEXT)]
+    )
+    texts = [u.text.strip() for p in ExtractiveGenerator().pick(request) for u in p.units]
+    for line in ("Petronella Troselius", "Klimat- och miljöstrateg", "haninge.se"):
+        assert any(line in t for t in texts), texts
+    assert "KONTAKT" not in texts
+
+
+def test_the_contact_block_stops_at_a_sentence():
+    from assistant.answering.extractive import ExtractiveGenerator as G
+    from ingestion.units import split_units
+
+    units = split_units(CONTACT_TEXT, 0)
+    email = [u for u in units if "@" in u.text]
+    block = [u.text for u in G._contact_block(email, units)]
+    assert not any("uppföljning" in t for t in block)
