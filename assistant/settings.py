@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         0.5, ge=0, description="Relative boost for chunks matching a named quarter/year/section."
     )
     neighbour_expansion: bool = Field(True, description="Pull in adjacent list chunks of a hit.")
+    glossary: bool = Field(
+        True,
+        description="Match English questions' words against Danish and Swedish text through "
+        "the glossary (vectorstore/glossary_en.tsv) in BM25 and the abstain check.",
+    )
 
     # --- answering -----------------------------------------------------------------------
     generator: Literal["extractive", "llm"] = Field("extractive", description="Answer backend.")

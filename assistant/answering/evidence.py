@@ -16,13 +16,14 @@ Thresholds live in settings and are tuned on the development set (`strategy-assi
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from assistant.answering.rewrite import content_words
 from assistant.retrieval.hints import analyse
 from assistant.retrieval.passage import Passage
 from vectorstore.analysis import split_compound, stem_all
+from vectorstore.glossary import english_glossary
 
 TOP = 3
 TIME_WORDS = re.compile(
@@ -123,14 +124,44 @@ def focus_words(question: str, language: str) -> list[str]:
     ]
 
 
-def _coverage(words: Sequence[str], passage: Passage, languages: Sequence[str]) -> float:
+def _coverage(
+    words: Sequence[str],
+    passage: Passage,
+    languages: Sequence[str],
+    translations: Mapping[str, Sequence[str]] | None = None,
+) -> float:
+    """Share of ``words`` the passage contains; a word also counts when one of its
+    ``translations`` (the glossary's Danish and Swedish words for an English word) occurs."""
     if not words:
         return 0.0
     text = f"{passage.chunk.header}\n{passage.chunk.text}".casefold()
     terms = {s for tok in TOKEN.findall(text) for s in _stems(tok, languages)} | set(
         TOKEN.findall(text)
     )
-    return sum(1 for w in words if _stems(w, languages) & terms or w in terms) / len(words)
+    translations = translations or {}
+
+    def found(word: str) -> bool:
+        return any(
+            _stems(w, languages) & terms or w in terms for w in (word, *translations.get(word, ()))
+        )
+
+    return sum(1 for w in words if found(w)) / len(words)
+
+
+def translations_of(
+    words: Sequence[str], language: str, use_glossary: bool
+) -> dict[str, list[str]]:
+    """The glossary's Danish and Swedish words for each English content word (each word of a
+    multi-word translation counts: "offentlig høring" gives "offentlig" and "høring")."""
+    if language != "en" or not use_glossary:
+        return {}
+    glossary = english_glossary()
+    out: dict[str, list[str]] = {}
+    for w in words:
+        translated = TOKEN.findall(glossary.translate(w).casefold())
+        if translated:
+            out[w] = translated
+    return out
 
 
 def measure(
@@ -139,6 +170,7 @@ def measure(
     passages: Sequence[Passage],
     languages: Sequence[str],
     view: CorpusView | None = None,
+    use_glossary: bool = True,
 ) -> Evidence:
     if not passages:
         return Evidence(0.0, 0.0)
@@ -146,7 +178,10 @@ def measure(
     words = list(dict.fromkeys(content_words(question)))
     coverage = 0.0
     if words:
-        top_words = {w for w in words for p in passages[:TOP] if _coverage([w], p, languages)}
+        translated = translations_of(words, language, use_glossary)
+        top_words = {
+            w for w in words for p in passages[:TOP] if _coverage([w], p, languages, translated)
+        }
         coverage = len(top_words) / len(words)
     unknown: tuple[str, ...] = ()
     missing_period = wrong_period = False

@@ -22,6 +22,7 @@ from assistant.retrieval.hints import analyse
 from assistant.retrieval.passage import Passage
 from ingestion.units import Unit, split_units
 from vectorstore.analysis import Analyzer
+from vectorstore.glossary import english_glossary
 
 INTENT_PATTERNS = {
     "milestone": re.compile(
@@ -83,7 +84,7 @@ FOLLOW_UP_WEIGHT = 3.0
 #: A sentence that mostly repeats the conversation's last answer is not what a follow-up asks for.
 REPEAT_SHARE = 0.85
 REPEAT_PENALTY = 0.05
-SECTION_WEIGHT = 0.1
+SECTION_WEIGHT = 0.025
 #: A sentence of the wanted answer type (a time, a quantity) may score this much below the best
 #: sentence on the topic and still be the answer; further down, the question goes unanswered.
 TYPE_MARGIN = 0.05
@@ -98,6 +99,14 @@ ANNOUNCES_LIST = re.compile(
     r"the following|as follows|below)\b",
     re.I,
 )
+
+
+#: One thing a unit may match of the question: any of these term sets, each wholly.
+Concept = tuple[frozenset[str], ...]
+
+
+def _matches(concept: Concept, terms: set[str]) -> bool:
+    return any(alternative <= terms for alternative in concept)
 
 
 @dataclass(frozen=True)
@@ -171,7 +180,7 @@ class ExtractiveGenerator:
         question = request.question
         wanted = intents(question)
         hints = analyse(question)
-        terms = set(self.analyzer.query_terms(question, self.languages))
+        concepts = self._concepts(question, request.language)
         candidates = list(enumerate(request.passages[: MAX_PASSAGES + 3], start=1))
         rows: list[tuple[int, Unit, float | None, set[str], float]] = []
         units_of: dict[int, list[Unit]] = {}
@@ -199,22 +208,20 @@ class ExtractiveGenerator:
                 unit_terms = set(self.analyzer.terms(unit.text, chunk.language or "da")) | context
                 rows.append((number, unit, sim, unit_terms, bonus))
             contexts[number] = context
-        idf = {
-            t: math.log((len(rows) + 1) / (sum(1 for r in rows if t in r[3]) + 0.5)) for t in terms
-        }
+        weight = self._weights(concepts, [r[3] for r in rows])
         follow_up = request.original_question.strip() and (
             request.original_question.strip() != question.strip()
         )
         if follow_up:
-            typed = set(self.analyzer.query_terms(request.original_question, self.languages))
-            idf = {t: w * (FOLLOW_UP_WEIGHT if t in typed else 1.0) for t, w in idf.items()}
+            typed = self._concepts(request.original_question, request.language)
+            weight = {k: w * (FOLLOW_UP_WEIGHT if k in typed else 1.0) for k, w in weight.items()}
         said = self._last_answer_terms(request) if follow_up else set()
-        theme = self._theme_match(terms, contexts)
+        theme = self._theme_match(concepts, contexts)
         contact = bool(CONTACT_QUESTION.search(question))
-        total = sum(idf.values()) or 1.0
+        total = sum(weight.values()) or 1.0
         scored: list[Scored] = []
         for number, unit, sim, unit_terms, bonus in rows:
-            lexical = sum(idf[t] for t in terms & unit_terms) / total
+            lexical = sum(w for k, w in weight.items() if _matches(concepts[k], unit_terms)) / total
             own = set(
                 self.analyzer.terms(unit.text, request.passages[number - 1].chunk.language or "da")
             )
@@ -232,19 +239,53 @@ class ExtractiveGenerator:
         scored.sort(key=lambda s: -s.score)
         return scored, units_of, candidates
 
+    def _concepts(self, text: str, language: str) -> dict[object, Concept]:
+        """What a unit may match of the question: each of its terms, and for an English
+        question each glossary entry it uses (any of the entry's Danish or Swedish words —
+        all words of a phrase — counts as the entry), since the documents share no words with
+        an English question. An entry counts once however many translations it has."""
+        concepts: dict[object, Concept] = {
+            t: (frozenset((t,)),) for t in self.analyzer.query_terms(text, self.languages)
+        }
+        if language == "en":
+            for entry in english_glossary().matches(text):
+                # Each alternative stemmed as each language: the unit is stemmed as its own.
+                alternatives = {
+                    frozenset(self.analyzer.terms(alt, lang))
+                    for alt in (*entry.danish, *entry.swedish)
+                    for lang in self.languages
+                }
+                concepts[entry.english] = tuple(a for a in alternatives if a)
+        return concepts
+
     @staticmethod
-    def _theme_match(terms: set[str], contexts: dict[int, set[str]]) -> dict[int, float]:
+    def _weights(concepts: dict[object, Concept], units: list[set[str]]) -> dict[object, float]:
+        """Each concept's rarity among ``units`` (inverse document frequency)."""
+        n = len(units)
+        return {
+            key: math.log((n + 1) / (sum(1 for u in units if _matches(c, u)) + 0.5))
+            for key, c in concepts.items()
+        }
+
+    @classmethod
+    def _theme_match(
+        cls, concepts: dict[object, Concept], contexts: dict[int, set[str]]
+    ) -> dict[int, float]:
         """How well each passage's section path names the question's theme ("… under Natur og
         biodiversitet?"), weighting terms by rarity among the passages' paths. The unit score
         counts path words too, but there every unit of the section shares them, so they weigh
         little against a rare word in one sentence of another section."""
-        n = len(contexts)
-        idf = {
-            t: math.log((n + 1) / (sum(1 for c in contexts.values() if t in c) + 0.5))
-            for t in terms
+        # Only words some path has count: the rest say nothing about which section is meant.
+        weight = {
+            k: w
+            for k, w in cls._weights(concepts, list(contexts.values())).items()
+            if any(_matches(concepts[k], c) for c in contexts.values())
         }
-        total = sum(idf.values()) or 1.0
-        return {number: sum(idf[t] for t in terms & c) / total for number, c in contexts.items()}
+        total = sum(weight.values()) or 1.0
+        return {
+            number: sum(w for k, w in weight.items() if _matches(concepts[k], c)) / total
+            for number, c in contexts.items()
+        }
 
     def _last_answer_terms(self, request: GenerationRequest) -> set[str]:
         """Terms of the conversation's last assistant message, stemmed for every language."""

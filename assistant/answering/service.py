@@ -114,10 +114,15 @@ class AnswerService:
         language = self.language_of(question, history)
         standalone = self.standalone(question, history, language)
         t = timings.record("rewrite", t)
-        passages = self.retriever.search(standalone, flt, k=k)
+        passages = self.retriever.search(standalone, flt, k=k, language=language)
         t = timings.record("retrieval", t)
         evidence = measure(
-            standalone, language, passages, self.settings.languages, self.retriever.corpus_view(flt)
+            standalone,
+            language,
+            passages,
+            self.settings.languages,
+            self.retriever.corpus_view(flt),
+            use_glossary=self.settings.glossary,
         )
         found = bool(passages) and evidence.sufficient(
             self.settings.abstain_min_dense, self.settings.abstain_min_coverage

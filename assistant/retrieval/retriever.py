@@ -16,7 +16,9 @@ from assistant.retrieval.fusion import rrf, structure_match
 from assistant.retrieval.hints import analyse
 from assistant.retrieval.passage import Passage
 from assistant.settings import Settings
+from ingestion.language import detect_language
 from vectorstore.filters import SearchFilter, chunk_allowed, visible_share
+from vectorstore.glossary import english_glossary
 from vectorstore.lexical import LexicalIndex
 from vectorstore.records import StoredChunk, version_signature
 from vectorstore.store import ChromaStore
@@ -90,8 +92,11 @@ class HybridRetriever:
         k: int | None = None,
         mode: Mode | None = None,
         expand: bool | None = None,
+        language: str | None = None,
     ) -> list[Passage]:
-        """Top passages for ``query`` that ``flt`` admits, best first."""
+        """Top passages for ``query`` that ``flt`` admits, best first. ``language`` is the
+        query's (detected when not given): an English query's BM25 side also searches the
+        Danish and Swedish words the glossary gives for it."""
         s = self.settings
         k = k or s.retrieval_k
         mode = mode or s.retrieval_mode
@@ -124,7 +129,7 @@ class HybridRetriever:
             mask = self.lexical.mask(
                 (signature, flt), lambda c: chunk_allowed(flt, c, allowed_keys)
             )
-            lexical = self.lexical.search(query, n, mask)
+            lexical = self.lexical.search(self._lexical_query(query, language), n, mask)
 
         chunks = {c.chunk_id: c for c, _ in dense + lexical}
         for cid in unit_ranking:
@@ -157,6 +162,17 @@ class HybridRetriever:
         if expand:
             passages = self._expand(passages, flt, allowed_keys)
         return passages
+
+    def _lexical_query(self, query: str, language: str | None) -> str:
+        """The BM25 query: the question, and for an English one its glossary words too."""
+        if not self.settings.glossary or "en" not in self.settings.languages:
+            return query
+        if language is None:
+            language = detect_language(query, self.settings.languages)
+        if language != "en":
+            return query
+        translated = english_glossary().translate(query, self.settings.languages)
+        return f"{query} {translated}" if translated else query
 
     def _expand(
         self,

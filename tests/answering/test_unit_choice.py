@@ -209,3 +209,20 @@ def test_the_contact_block_stops_at_a_sentence():
     email = [u for u in units if "@" in u.text]
     block = [u.text for u in G._contact_block(email, units)]
     assert not any("uppföljning" in t for t in block)
+
+
+def test_an_english_question_matches_swedish_sentences_through_the_glossary(monkeypatch):
+    import assistant.answering.extractive as extractive
+    from vectorstore.glossary import Glossary
+
+    text = (
+        "Strategin ska bidra till en hållbar stad.\n"
+        "Strategin beslutades av kommunfullmäktige i september 2021."
+    )
+    request = GenerationRequest("Which council adopted the strategy?", "", "en", [passage(text)])
+    scored, _, _ = ExtractiveGenerator().scored_units(request)
+    assert scored[0].unit.text.startswith("Strategin beslutades")
+    assert scored[0].score > scored[1].score
+    monkeypatch.setattr(extractive, "english_glossary", lambda: Glossary([]))
+    scored, _, _ = ExtractiveGenerator().scored_units(request)
+    assert scored[0].score == scored[1].score

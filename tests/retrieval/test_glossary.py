@@ -1,0 +1,92 @@
+"""The English glossary: the file parses, phrases win over words, and English questions match
+Danish and Swedish text by words in BM25 and in the abstain check's coverage."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answering.evidence import measure
+from assistant.retrieval.retriever import HybridRetriever
+from vectorstore.filters import SearchFilter
+from vectorstore.glossary import GLOSSARY_FILE, Glossary, english_glossary, parse
+
+STAFF = SearchFilter(audience="staff")
+
+
+@pytest.mark.unit
+def test_the_shipped_glossary_parses_and_every_entry_has_a_translation():
+    lines = GLOSSARY_FILE.read_text(encoding="utf-8").splitlines()
+    entries = parse(lines)
+    assert len(entries) > 250
+    for entry in entries:
+        assert entry.english and (entry.danish or entry.swedish), entry
+
+
+@pytest.mark.unit
+def test_a_phrase_is_matched_before_its_words():
+    glossary = Glossary(
+        parse(
+            [
+                "en\tda\tsv",
+                "public transport\tkollektiv trafik\tkollektivtrafik",
+                "transport\ttransport\ttransport",
+                "public\toffentlig\toffentlig",
+                "# a comment",
+                "bus\tbus\tbuss",
+            ]
+        )
+    )
+    assert glossary.translate("More public transport and a bus") == (
+        "kollektiv trafik kollektivtrafik bus buss"
+    )
+    assert glossary.translate("Public money", ["sv"]) == "offentlig"
+    assert glossary.translate("nothing known here") == ""
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("line", ["only english", "a\tb", "\tda\tsv"])
+def test_a_malformed_line_is_an_error_naming_it(line):
+    with pytest.raises(ValueError, match="glossary line 2"):
+        parse(["en\tda\tsv", line])
+
+
+@pytest.mark.integration
+def test_an_english_word_finds_the_danish_text_in_bm25(demo_core):
+    query = "newsletter"
+    with_glossary = demo_core.retriever.search(
+        query, STAFF, k=3, mode="bm25", language="en", expand=False
+    )
+    assert with_glossary and all("nyhedsbrev" in p.chunk.text for p in with_glossary)
+    plain = HybridRetriever(
+        demo_core.store,
+        demo_core.embedder,
+        demo_core.settings.model_copy(update={"glossary": False}),
+    )
+    assert not any(
+        "nyhedsbrev" in p.chunk.text
+        for p in plain.search(query, STAFF, k=3, mode="bm25", language="en", expand=False)
+    )
+
+
+@pytest.mark.integration
+def test_the_query_language_is_detected_when_not_given(demo_core):
+    retriever = demo_core.retriever
+    assert "nyhedsbrev" in retriever._lexical_query("When is the newsletter sent out?", None)
+    danish = "Hvornår sendes nyhedsbrevet ud?"
+    assert retriever._lexical_query(danish, None) == danish
+
+
+@pytest.mark.integration
+def test_english_words_count_as_covered_through_their_translations(demo_core):
+    question = "When is the newsletter about sustainability sent?"
+    passages = demo_core.retriever.search(question, STAFF, language="en")
+    languages = demo_core.settings.languages
+    with_glossary = measure(question, "en", passages, languages)
+    without = measure(question, "en", passages, languages, use_glossary=False)
+    assert with_glossary.coverage > without.coverage
+    assert without.coverage == 0.0
+
+
+@pytest.mark.unit
+def test_the_glossary_is_loaded_once():
+    assert english_glossary() is english_glossary()

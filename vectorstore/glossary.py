@@ -1,0 +1,100 @@
+"""English words of the domain in Danish and Swedish, for questions asked in English.
+
+The documents are Danish and Swedish; an English question shares no words with them, so
+everything that matches by words — BM25, the extractive answerer's choice of sentence, the
+abstain check's coverage — had nothing to go on and only the embedding carried English
+questions. A small hand-written glossary of the vocabulary of municipal strategies (bodies,
+decisions, plans, climate, transport, nature, time) turns the English question's words into
+the words the documents use. It adds words, never replaces the question: the embedding still
+sees the question as asked.
+
+No translation model is used: none can be installed here without a download, and a glossary
+that a person can read and extend is easier to trust for the words that matter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from vectorstore.analysis import stem_all, words
+
+GLOSSARY_FILE = Path(__file__).with_name("glossary_en.tsv")
+
+
+@dataclass(frozen=True)
+class Entry:
+    english: tuple[str, ...]  # stems of the English word or phrase
+    danish: tuple[str, ...]
+    swedish: tuple[str, ...]
+
+
+def _alternatives(cell: str) -> tuple[str, ...]:
+    cell = cell.strip()
+    return () if cell in ("", "-") else tuple(a.strip() for a in cell.split("|") if a.strip())
+
+
+def parse(lines: Iterable[str]) -> list[Entry]:
+    """Entries of a glossary file: ``english<TAB>danish<TAB>swedish``, ``#`` comments, a header
+    line ``en da sv``. A malformed line is an error naming its number: a typo here would
+    otherwise silently weaken English answers."""
+    entries: list[Entry] = []
+    for number, raw in enumerate(lines, start=1):
+        line = raw.rstrip("\n")
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        cells = line.split("\t")
+        if cells == ["en", "da", "sv"]:
+            continue
+        if len(cells) != 3 or not cells[0].strip():
+            raise ValueError(f"glossary line {number}: expected english<TAB>danish<TAB>swedish")
+        english = tuple(stem_all(words(cells[0]), "en"))
+        entries.append(Entry(english, _alternatives(cells[1]), _alternatives(cells[2])))
+    return entries
+
+
+class Glossary:
+    """Looks up the Danish and Swedish words for an English text, longest phrases first."""
+
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        self.by_phrase: dict[tuple[str, ...], list[Entry]] = {}
+        for entry in entries:
+            self.by_phrase.setdefault(entry.english, []).append(entry)
+        self.longest = max((len(k) for k in self.by_phrase), default=0)
+
+    def matches(self, text: str) -> list[Entry]:
+        """The entries whose English words occur in ``text``; a word inside a matched phrase
+        is not looked up again ("public transport" is not also "public" and "transport")."""
+        stems = stem_all(words(text), "en")
+        found: list[Entry] = []
+        i = 0
+        while i < len(stems):
+            for size in range(min(self.longest, len(stems) - i), 0, -1):
+                entries = self.by_phrase.get(tuple(stems[i : i + size]))
+                if entries:
+                    found.extend(entries)
+                    i += size
+                    break
+            else:
+                i += 1
+        return found
+
+    def translate(self, text: str, languages: Iterable[str] = ("da", "sv")) -> str:
+        """The Danish and Swedish words for ``text``'s English words, as one text to analyse
+        like a query ("" when nothing is known)."""
+        wanted = set(languages)
+        out: list[str] = []
+        for entry in self.matches(text):
+            if "da" in wanted:
+                out.extend(entry.danish)
+            if "sv" in wanted:
+                out.extend(entry.swedish)
+        return " ".join(dict.fromkeys(out))
+
+
+@lru_cache(maxsize=1)
+def english_glossary() -> Glossary:
+    with GLOSSARY_FILE.open(encoding="utf-8") as handle:
+        return Glossary(parse(handle))
