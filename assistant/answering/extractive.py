@@ -21,8 +21,8 @@ from assistant.answering.phrases import language_name, phrase
 from assistant.retrieval.hints import analyse
 from assistant.retrieval.passage import Passage
 from ingestion.units import Unit, split_units
-from vectorstore.analysis import Analyzer
-from vectorstore.glossary import english_glossary
+from vectorstore.analysis import Analyzer, stem_all
+from vectorstore.glossary import Entry, english_glossary
 
 INTENT_PATTERNS = {
     "milestone": re.compile(
@@ -58,7 +58,7 @@ MAX_UNITS = 10
 MAX_CHARS = 1200
 #: Units scoring within this margin of the best unit are used too (e5 similarities are compressed:
 #: a few hundredths separate an answer from its neighbours).
-MARGIN = 0.05
+MARGIN = 0.06
 PASSAGE_MARGIN = 0.08
 UNITS_FROM_BEST = 4
 LEXICAL_WEIGHT = 0.2
@@ -78,6 +78,15 @@ CONTACT_BONUS = 0.1
 #: Name and title lines are short and end without a full stop.
 CONTACT_BLOCK_LINES = 3
 CONTACT_BLOCK_CHARS = 80
+#: "Hvad er X?" / "Vad är X?" / "What is X?" asks for X itself: a sentence naming X defines it,
+#: one about the surrounding strategy does not, however similar its embedding.
+DEFINITION_QUESTION = re.compile(r"\b(?:hvad|vad|what)\s+(?:er|är|is|are|'s)\s+", re.I)
+DEFINITION_SKIP = {
+    "the", "a", "an", "den", "det", "de", "en", "et", "ett", "egentlig", "egentligen",
+    "one", "two", "three", "four", "five", "to", "tre", "fire", "fem", "två", "fyra",
+}  # fmt: skip
+FOCUS_BONUS = 0.08
+FOCUS_MAX_UNITS = 3
 #: In a follow-up ("Og hvem beslutter det?") the words the user just typed say what is new; the
 #: subject carried over from the history only says where. The new words weigh this much more.
 FOLLOW_UP_WEIGHT = 3.0
@@ -218,6 +227,9 @@ class ExtractiveGenerator:
         said = self._last_answer_terms(request) if follow_up else set()
         theme = self._theme_match(concepts, contexts)
         contact = bool(CONTACT_QUESTION.search(question))
+        focus = self._focus(question, request.language)
+        if sum(1 for r in rows if _matches(focus, r[3])) > FOCUS_MAX_UNITS:
+            focus = ()  # a common word ("mål"): naming it does not make a sentence a definition
         total = sum(weight.values()) or 1.0
         scored: list[Scored] = []
         for number, unit, sim, unit_terms, bonus in rows:
@@ -226,6 +238,8 @@ class ExtractiveGenerator:
                 self.analyzer.terms(unit.text, request.passages[number - 1].chunk.language or "da")
             )
             bonus += SECTION_WEIGHT * theme[number]
+            if focus and _matches(focus, unit_terms):
+                bonus += FOCUS_BONUS
             if contact and CONTACT_LINE.search(unit.text):
                 bonus += CONTACT_BONUS
             if own and len(own & said) / len(own) >= REPEAT_SHARE:
@@ -239,6 +253,27 @@ class ExtractiveGenerator:
         scored.sort(key=lambda s: -s.score)
         return scored, units_of, candidates
 
+    def _focus(self, question: str, language: str) -> Concept:
+        """What a "what is X?" question asks about: the first word after "hvad er / vad är /
+        what is" that is not an article, a number or a name (names are capitalised: the
+        question is about the thing, not whose it is), as a concept to match."""
+        m = DEFINITION_QUESTION.search(question)
+        if not m:
+            return ()
+        rest = question[m.end() :]
+        for token in re.finditer(r"[^\W\d_][\w\-']*", rest):
+            word = token.group()
+            if word.casefold() in DEFINITION_SKIP or word[:1].isupper():
+                continue
+            # In English the thing may be a glossary phrase ("action catalogue").
+            concepts = list(self._concepts(word, language).values())
+            if language == "en":
+                entries = english_glossary().matches(rest[token.start() :])
+                if entries and entries[0].english[0] == stem_all([word.casefold()], "en")[0]:
+                    concepts.append(self._entry_concept(entries[0]))
+            return tuple(alt for concept in concepts for alt in concept)
+        return ()
+
     def _concepts(self, text: str, language: str) -> dict[object, Concept]:
         """What a unit may match of the question: each of its terms, and for an English
         question each glossary entry it uses (any of the entry's Danish or Swedish words —
@@ -249,14 +284,18 @@ class ExtractiveGenerator:
         }
         if language == "en":
             for entry in english_glossary().matches(text):
-                # Each alternative stemmed as each language: the unit is stemmed as its own.
-                alternatives = {
-                    frozenset(self.analyzer.terms(alt, lang))
-                    for alt in (*entry.danish, *entry.swedish)
-                    for lang in self.languages
-                }
-                concepts[entry.english] = tuple(a for a in alternatives if a)
+                concepts[entry.english] = self._entry_concept(entry)
         return concepts
+
+    def _entry_concept(self, entry: Entry) -> Concept:
+        """A glossary entry as a concept: any of its translations, each stemmed as each
+        language (a unit is stemmed as its own language)."""
+        alternatives = {
+            frozenset(self.analyzer.terms(alt, lang))
+            for alt in (*entry.danish, *entry.swedish)
+            for lang in self.languages
+        }
+        return tuple(sorted((a for a in alternatives if a), key=sorted))
 
     @staticmethod
     def _weights(concepts: dict[object, Concept], units: list[set[str]]) -> dict[object, float]:
