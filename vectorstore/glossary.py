@@ -29,6 +29,7 @@ class Entry:
     english: tuple[str, ...]  # stems of the English word or phrase
     danish: tuple[str, ...]
     swedish: tuple[str, ...]
+    source: str = ""  # the English as written in the file
 
 
 def _alternatives(cell: str) -> tuple[str, ...]:
@@ -51,7 +52,9 @@ def parse(lines: Iterable[str]) -> list[Entry]:
         if len(cells) != 3 or not cells[0].strip():
             raise ValueError(f"glossary line {number}: expected english<TAB>danish<TAB>swedish")
         english = tuple(stem_all(words(cells[0]), "en"))
-        entries.append(Entry(english, _alternatives(cells[1]), _alternatives(cells[2])))
+        entries.append(
+            Entry(english, _alternatives(cells[1]), _alternatives(cells[2]), cells[0].strip())
+        )
     return entries
 
 

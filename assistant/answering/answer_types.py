@@ -55,9 +55,14 @@ NAMING = re.compile(
     r"punkt|stk\.?)\s*$",
     re.I,
 )
-NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+NUMBER = re.compile(r"(?<!\w)\d+(?:[.,]\d+)?")
 QUANTITY_WORD = re.compile(rf"\b(?:{NUMBER_WORDS})\b|%|\bprocent\b|\bpct\b|\bpercent\b", re.I)
 YEAR = re.compile(r"(?:19|20)\d\d")
+NOT_COUNTS = re.compile(
+    r"^\s*\d{1,2}[.)]\s|\S+@\S+|(?:\+\d{2}\s?)?\b\d{2,4}[- ]\d{2,3}(?:\s?\d{2}){2,3}\b|"
+    rf"\b\d{{1,2}}\.?\s+(?:{MONTHS})\b",
+    re.I,
+)
 
 
 def wanted_type(question: str) -> AnswerType | None:
@@ -75,7 +80,8 @@ def states_time(text: str) -> bool:
 
 def states_quantity(text: str) -> bool:
     """A count or amount: a number that is not a year and not part of a name, a number word,
-    or a percentage."""
+    or a percentage. Phone numbers, e-mail addresses and dates ("23 juli 2020") count nothing."""
+    text = NOT_COUNTS.sub(" ", text)
     if QUANTITY_WORD.search(text):
         return True
     for m in NUMBER.finditer(text):

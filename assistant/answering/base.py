@@ -29,6 +29,8 @@ class GenerationRequest:
     passages: Sequence[Passage]
     history: Sequence[Message] = ()
     query_vector: Sequence[float] | None = None
+    #: For an English question: the embedding of its glossary words in Danish and Swedish.
+    translated_vector: Sequence[float] | None = None
     unit_vectors: Mapping[str, Sequence[UnitVector]] = field(default_factory=dict)
 
 

@@ -36,6 +36,7 @@ FOCUS = re.compile(
     r"(?:de |den |det |en |et |ett |der |)([^\W\d_]{4,})",
     re.I,
 )
+ENGLISH_FOCUS = re.compile(r"\b(?:how many|how much|who is the|what does the)\s+(.+)", re.I)
 FOCUS_SKIP = {
     "har",
     "have",
@@ -124,6 +125,31 @@ def focus_words(question: str, language: str) -> list[str]:
     ]
 
 
+def unknown_english_focus(
+    question: str, language: str, vocabulary: Collection[str], languages: Sequence[str]
+) -> list[str]:
+    """The counted thing of an English "how many X" question when the glossary knows X and
+    none of its Danish or Swedish words occurs in the caller's documents ("how many full-time
+    equivalents" where no visible document mentions årsværk). Unknown English words say
+    nothing: the glossary is small, and the documents never contain English."""
+    m = ENGLISH_FOCUS.search(question) if language == "en" else None
+    if not m:
+        return []
+    entries = english_glossary().matches(m.group(1))
+    if not entries:
+        return []
+    first = entries[0]
+    first_word = stem_all(TOKEN.findall(m.group(1).casefold())[:1], "en")
+    if not first_word or first.english[0] != first_word[0]:
+        return []  # the glossary word is not the counted thing ("how many people in the plan")
+    translations = [*first.danish, *first.swedish]
+    known = any(
+        all(_known(w, vocabulary, languages) for w in TOKEN.findall(alt.casefold()))
+        for alt in translations
+    )
+    return [] if known else [first.source]
+
+
 def _coverage(
     words: Sequence[str],
     passage: Passage,
@@ -189,6 +215,8 @@ def measure(
     if view is not None:
         candidates = dict.fromkeys(name_like(question, language) + focus_words(question, language))
         unknown = tuple(w for w in candidates if not _known(w, view.vocabulary, languages))
+        if use_glossary:
+            unknown += tuple(unknown_english_focus(question, language, view.vocabulary, languages))
         if hints.quarters:
             years = hints.years or (None,)
             missing_period = not any(

@@ -86,6 +86,10 @@ DEFINITION_SKIP = {
     "one", "two", "three", "four", "five", "to", "tre", "fire", "fem", "två", "fyra",
 }  # fmt: skip
 FOCUS_BONUS = 0.08
+COUNT_QUESTION = re.compile(
+    r"\b(?:hvor mange|hvor meget|hur många|hur mycket|how many|how much)\s+", re.I
+)
+TRANSLATED_MIX = 0.7
 FOCUS_MAX_UNITS = 3
 #: In a follow-up ("Og hvem beslutter det?") the words the user just typed say what is new; the
 #: subject carried over from the history only says where. The new words weigh this much more.
@@ -114,6 +118,10 @@ ANNOUNCES_LIST = re.compile(
 Concept = tuple[frozenset[str], ...]
 
 
+def _dot(a: Sequence[float], b: Sequence[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=False))
+
+
 def _matches(concept: Concept, terms: set[str]) -> bool:
     return any(alternative <= terms for alternative in concept)
 
@@ -130,6 +138,7 @@ class Scored:
     score: float
     number: int
     unit: Unit
+    terms: frozenset[str] = frozenset()
 
 
 def label_key(text: str) -> str:
@@ -163,10 +172,13 @@ class ExtractiveGenerator:
             return [(u, None) for u in text_units]
         by_span = {(v.start, v.end): v for v in stored}
         q = request.query_vector
+        t = request.translated_vector
         out = []
         for u in text_units:
             v = by_span.get((u.start, u.end))
-            sim = sum(a * b for a, b in zip(q, v.vector, strict=False)) if v else None
+            sim = _dot(q, v.vector) if v else None
+            if sim is not None and t is not None:
+                sim = TRANSLATED_MIX * _dot(t, v.vector) + (1 - TRANSLATED_MIX) * sim
             out.append((u, sim))
         return out
 
@@ -249,15 +261,18 @@ class ExtractiveGenerator:
                 for intent in wanted
                 if CUES.get(intent) and CUES[intent].search(unit.text)
             )
-            scored.append(Scored(self._score(sim, lexical, cue, number - 1) + bonus, number, unit))
+            score = self._score(sim, lexical, cue, number - 1) + bonus
+            scored.append(Scored(score, number, unit, frozenset(unit_terms)))
         scored.sort(key=lambda s: -s.score)
         return scored, units_of, candidates
 
-    def _focus(self, question: str, language: str) -> Concept:
-        """What a "what is X?" question asks about: the first word after "hvad er / vad är /
-        what is" that is not an article, a number or a name (names are capitalised: the
-        question is about the thing, not whose it is), as a concept to match."""
-        m = DEFINITION_QUESTION.search(question)
+    def _focus(
+        self, question: str, language: str, pattern: re.Pattern[str] = DEFINITION_QUESTION
+    ) -> Concept:
+        """What a question asks about: the first word after ``pattern`` ("hvad er / vad är /
+        what is", "hvor mange / how many") that is not an article, a number or a name (names
+        are capitalised: the question is about the thing, not whose it is), as a concept."""
+        m = pattern.search(question)
         if not m:
             return ()
         rest = question[m.end() :]
@@ -348,6 +363,14 @@ class ExtractiveGenerator:
                     kind, s.unit.text, " ".join(request.passages[s.number - 1].chunk.section_path)
                 )
             ]
+            if kind == "quantity" and request.language in ("da", "sv"):
+                # "Hvor mange X?": the number must count X ("7 årsværk"), not something else
+                # in the same passage ("16 nationella miljömål"). Only where the question's
+                # words are the documents' (an English adjective would be taken for X), and
+                # only when some sentence names X (the abstain check handles the rest).
+                counted = self._focus(question, request.language, COUNT_QUESTION)
+                if counted and any(_matches(counted, set(s.terms)) for s in scored):
+                    typed = [s for s in typed if _matches(counted, set(s.terms))]
             if not typed or typed[0].score < scored[0].score - TYPE_MARGIN:
                 return []
             scored = typed

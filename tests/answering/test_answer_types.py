@@ -55,6 +55,13 @@ def test_states_time(text, expected):
         ("Godkendelse af projektforslag til fjernvarmeudrulning Etape 2.", False),  # a name
         ("Status på projekt 308 Vintappervej.", False),
         ("Kommunalbestyrelsen beslutter løbende.", False),
+        ("Rejsning af ca. 600 m2 skov.", True),
+        # Numbers that count nothing: phone numbers, e-mail, dates, list numbering, names.
+        ("08-606 81 02 petronella.troselius@haninge.se", False),
+        ("Senast uppdaterad: 23 juli 2020", False),
+        ("1. Energieffektivisera", False),
+        ("Dokumentationsmodel for CO2 effekten.", False),
+        ("DK2020 Klimaplanens indsatser", False),
     ],
 )
 def test_states_quantity(text, expected):

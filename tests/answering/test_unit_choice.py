@@ -277,3 +277,29 @@ def test_a_what_is_question_gets_the_sentence_naming_its_subject(monkeypatch):
     monkeypatch.setattr(extractive, "FOCUS_BONUS", 0.0)
     scored, _, _ = ExtractiveGenerator().scored_units(request)
     assert scored[0].unit.text.startswith("Bæredygtighedsstrategien")
+
+
+def test_an_english_question_is_also_compared_by_its_translated_words():
+    """e5 rates a Danish sentence against the question's Danish words more sharply than
+    against the English question: the translated words' vector decides between sentences the
+    English vector cannot tell apart."""
+    from ingestion.units import split_units
+    from vectorstore.store import UnitVector
+
+    text = "Plejeplanen færdiggøres.\nUdkast til plejeplan i offentlig høring."
+    p = passage(text)
+    final, draft = split_units(text, 0)
+    vectors = {
+        p.chunk.chunk_id: [
+            UnitVector(final.start, final.end, False, [0.95, 0.0, 0.312]),
+            UnitVector(draft.start, draft.end, False, [0.78, 0.626, 0.0]),
+        ]
+    }
+    base = dict(query_vector=[1.0, 0.0, 0.0], unit_vectors=vectors)
+    question = "When does the draft go to consultation?"
+    plain = GenerationRequest(question, "", "en", [p], **base)
+    assert ExtractiveGenerator().scored_units(plain)[0][0].unit.text.startswith("Plejeplanen")
+    translated = GenerationRequest(
+        question, "", "en", [p], translated_vector=[0.6, 0.8, 0.0], **base
+    )
+    assert ExtractiveGenerator().scored_units(translated)[0][0].unit.text.startswith("Udkast")

@@ -1,8 +1,10 @@
-"""Validates the retrieval/answer development set ``eval/data/dev.jsonl``.
+"""Validates the evaluation datasets ``eval/data/dev.jsonl`` and ``eval/data/holdout.jsonl``.
 
-The dev set is data, not code: these tests only check that every row is well-formed and that its
-gold citations really exist in the demo corpus, so that retrieval and answer metrics computed on
-it are meaningful. They read nothing but the JSONL file and the corpus files.
+The dev set is used while tuning; the held-out set was written without looking at system output
+and checks that the tuning generalises. Both are data, not code: these tests only check that every
+row is well-formed and that its gold citations really exist in the demo corpus, so that retrieval
+and answer metrics computed on them are meaningful. They read nothing but the JSONL files and the
+corpus files.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ import json
 import re
 import tomllib
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS_DIR = ROOT / "examples" / "corpus"
-DEV_FILE = ROOT / "eval" / "data" / "dev.jsonl"
+DATA_DIR = ROOT / "eval" / "data"
 
 LANGUAGES = {"da", "sv", "en"}
 TYPES = {"milestone", "goal", "responsibility", "resource", "fact", "unanswerable", "followup"}
@@ -36,13 +39,52 @@ REQUIRED_KEYS = {
 }
 OPTIONAL_KEYS = {"notes"}
 
-MIN_TOTAL = 70
-MIN_PER_LANGUAGE = {"da": 25, "sv": 20, "en": 20}
-MIN_UNANSWERABLE = 8
-MIN_FOLLOWUP = 8
 QUOTE_WORDS = (4, 20)
 GOLD_PER_QUESTION = (1, 3)
-KEYWORDS_PER_QUESTION = (2, 5)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Per-file expectations; the row-level checks are the same for every file."""
+
+    name: str
+    file: Path
+    id_pattern: str
+    min_total: int
+    min_per_language: dict[str, int]
+    min_unanswerable: int
+    min_followup: int
+    keywords_per_question: tuple[int, int]
+    min_leakage_probes: int
+    # held-out rule: every keyword is a substring of one of the row's gold quotes
+    keywords_in_quotes: bool = False
+
+
+DATASETS = [
+    DatasetSpec(
+        name="dev",
+        file=DATA_DIR / "dev.jsonl",
+        id_pattern=r"dev-\d{3,}",
+        min_total=70,
+        min_per_language={"da": 25, "sv": 20, "en": 20},
+        min_unanswerable=8,
+        min_followup=8,
+        keywords_per_question=(2, 5),
+        min_leakage_probes=2,
+    ),
+    DatasetSpec(
+        name="holdout",
+        file=DATA_DIR / "holdout.jsonl",
+        id_pattern=r"hold-\d{3,}",
+        min_total=35,
+        min_per_language={"da": 12, "sv": 10, "en": 10},
+        min_unanswerable=5,
+        min_followup=4,
+        keywords_per_question=(1, 3),
+        min_leakage_probes=1,
+        keywords_in_quotes=True,
+    ),
+]
 
 PAGE_MARKER = re.compile(r"(?:^|\s)\d{1,3}/\d{2,3}(?:\s|$)")  # e.g. "5/30"
 BULLET_START = re.compile(r"^(?:[•·▪◦\-–—*]|o\s)")
@@ -53,17 +95,17 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _load_rows() -> list[dict]:
+def _load_rows(path: Path) -> list[dict]:
     rows = []
-    with DEV_FILE.open(encoding="utf-8") as fh:
+    with path.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:  # pragma: no cover - reported as failure
-                pytest.fail(f"{DEV_FILE.name}:{lineno}: invalid JSON: {exc}")
-            assert isinstance(row, dict), f"line {lineno} is not a JSON object"
+                pytest.fail(f"{path.name}:{lineno}: invalid JSON: {exc}")
+            assert isinstance(row, dict), f"{path.name}: line {lineno} is not a JSON object"
             rows.append(row)
     return rows
 
@@ -78,34 +120,46 @@ def _load_corpus() -> tuple[dict[str, str], dict[str, dict]]:
     return texts, meta
 
 
-ROWS = _load_rows()
-ANSWERABLE_ROWS = [r for r in ROWS if r.get("gold")]
+ROWS = {spec.name: _load_rows(spec.file) for spec in DATASETS}
 TEXTS, META = _load_corpus()
 STAFF_DOCS = {doc_id for doc_id, m in META.items() if m["audience"] == "staff"}
+
+# (spec, row) pairs for the per-row checks, over all datasets
+ALL_ROWS = [(spec, row) for spec in DATASETS for row in ROWS[spec.name]]
+ANSWERABLE_ROWS = [(spec, row) for spec, row in ALL_ROWS if row.get("gold")]
 
 
 def _ids(rows: list[dict]) -> list[str]:
     return [str(r.get("id")) for r in rows]
 
 
-@pytest.mark.unit
-def test_file_is_utf8_jsonl_and_large_enough():
-    DEV_FILE.read_bytes().decode("utf-8")
-    assert len(ROWS) >= MIN_TOTAL
+def _pair_ids(pairs: list[tuple[DatasetSpec, dict]]) -> list[str]:
+    return [f"{spec.name}:{row.get('id')}" for spec, row in pairs]
+
+
+by_dataset = pytest.mark.parametrize("spec", DATASETS, ids=[spec.name for spec in DATASETS])
 
 
 @pytest.mark.unit
-def test_ids_are_unique_and_well_formed():
-    ids = _ids(ROWS)
+@by_dataset
+def test_file_is_utf8_jsonl_and_large_enough(spec):
+    spec.file.read_bytes().decode("utf-8")
+    assert len(ROWS[spec.name]) >= spec.min_total
+
+
+@pytest.mark.unit
+@by_dataset
+def test_ids_are_unique_and_well_formed(spec):
+    ids = _ids(ROWS[spec.name])
     dupes = [i for i, n in Counter(ids).items() if n > 1]
     assert not dupes, f"duplicate ids: {dupes}"
-    bad = [i for i in ids if not re.fullmatch(r"dev-\d{3,}", i)]
+    bad = [i for i in ids if not re.fullmatch(spec.id_pattern, i)]
     assert not bad, f"malformed ids: {bad}"
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("row", ROWS, ids=_ids(ROWS))
-def test_row_schema(row):
+@pytest.mark.parametrize(("spec", "row"), ALL_ROWS, ids=_pair_ids(ALL_ROWS))
+def test_row_schema(spec, row):
     keys = set(row)
     assert keys >= REQUIRED_KEYS, f"missing keys: {REQUIRED_KEYS - keys}"
     unknown = keys - REQUIRED_KEYS - OPTIONAL_KEYS
@@ -148,7 +202,7 @@ def test_row_schema(row):
     if row["answerable"]:
         lo, hi = GOLD_PER_QUESTION
         assert lo <= len(gold) <= hi
-        lo, hi = KEYWORDS_PER_QUESTION
+        lo, hi = spec.keywords_per_question
         assert lo <= len(keywords) <= hi
     else:
         assert keywords == []
@@ -161,8 +215,8 @@ def test_row_schema(row):
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("row", ANSWERABLE_ROWS, ids=_ids(ANSWERABLE_ROWS))
-def test_gold_quotes_exist_in_documents(row):
+@pytest.mark.parametrize(("spec", "row"), ANSWERABLE_ROWS, ids=_pair_ids(ANSWERABLE_ROWS))
+def test_gold_quotes_exist_in_documents(spec, row):
     for g in row["gold"]:
         quote = normalise(g["quote"])
         assert quote in TEXTS[g["doc"]], f"quote not found in {g['doc']}: {quote!r}"
@@ -174,46 +228,56 @@ def test_gold_quotes_exist_in_documents(row):
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("row", ANSWERABLE_ROWS, ids=_ids(ANSWERABLE_ROWS))
-def test_keywords_occur_in_gold_documents(row):
+@pytest.mark.parametrize(("spec", "row"), ANSWERABLE_ROWS, ids=_pair_ids(ANSWERABLE_ROWS))
+def test_keywords_occur_in_gold_documents(spec, row):
     docs = {g["doc"] for g in row["gold"]}
     for kw in row["keywords"]:
         assert any(kw.lower() in TEXTS[d].lower() for d in docs), (
             f"keyword {kw!r} not found in {sorted(docs)}"
         )
+    if spec.keywords_in_quotes:
+        quotes = [normalise(g["quote"]).lower() for g in row["gold"]]
+        for kw in row["keywords"]:
+            assert any(normalise(kw).lower() in q for q in quotes), (
+                f"keyword {kw!r} is not part of any gold quote"
+            )
 
 
 @pytest.mark.unit
-def test_distribution():
-    languages = Counter(r["language"] for r in ROWS)
-    for lang, minimum in MIN_PER_LANGUAGE.items():
+@by_dataset
+def test_distribution(spec):
+    rows = ROWS[spec.name]
+    languages = Counter(r["language"] for r in rows)
+    for lang, minimum in spec.min_per_language.items():
         assert languages[lang] >= minimum, f"{lang}: {languages[lang]} < {minimum}"
-    types = Counter(r["type"] for r in ROWS)
-    assert types["unanswerable"] >= MIN_UNANSWERABLE
-    assert types["followup"] >= MIN_FOLLOWUP
+    types = Counter(r["type"] for r in rows)
+    assert types["unanswerable"] >= spec.min_unanswerable
+    assert types["followup"] >= spec.min_followup
     for t in ("milestone", "goal", "responsibility", "resource", "fact"):
         assert types[t] >= 1, f"no {t} questions"
-    assert sum(1 for r in ROWS if not r["answerable"]) >= MIN_UNANSWERABLE
-    audiences = Counter(r["audience"] for r in ROWS)
+    assert sum(1 for r in rows if not r["answerable"]) >= spec.min_unanswerable
+    audiences = Counter(r["audience"] for r in rows)
     assert audiences["staff"] >= 1 and audiences["public"] >= 1
 
 
 @pytest.mark.unit
-def test_english_questions_are_cross_lingual():
-    for r in ROWS:
+@by_dataset
+def test_english_questions_are_cross_lingual(spec):
+    for r in ROWS[spec.name]:
         if r["language"] == "en":
             for g in r["gold"]:
                 assert META[g["doc"]]["language"] in {"da", "sv"}, r["id"]
 
 
 @pytest.mark.unit
-def test_leakage_probes_present():
+@by_dataset
+def test_leakage_probes_present(spec):
     """Public questions whose answer exists only in the staff document must be unanswerable."""
     probes = [
         r
-        for r in ROWS
+        for r in ROWS[spec.name]
         if r["audience"] == "public"
         and not r["answerable"]
         and "answer only in staff document" in r.get("notes", "")
     ]
-    assert len(probes) >= 2
+    assert len(probes) >= spec.min_leakage_probes

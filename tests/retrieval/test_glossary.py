@@ -90,3 +90,22 @@ def test_english_words_count_as_covered_through_their_translations(demo_core):
 @pytest.mark.unit
 def test_the_glossary_is_loaded_once():
     assert english_glossary() is english_glossary()
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "question,unknown",
+    [
+        ("How many full-time equivalents does the centre use?", ["full-time equivalents"]),
+        ("How many tonnes of CO2 were emitted?", ["tonnes"]),
+        ("How many focus areas are there?", []),  # fokusområde is in the documents
+        ("How many people live there?", []),  # not in the glossary: nothing to check
+        ("Hvor mange årsværk bruger CTMB?", []),  # not English
+    ],
+)
+def test_an_english_count_of_something_no_document_mentions(question, unknown):
+    from assistant.answering.evidence import unknown_english_focus
+
+    vocabulary = {"fokusområde", "fokusområden", "centret", "strategi"}
+    language = "en" if question.startswith("How") else "da"
+    assert unknown_english_focus(question, language, vocabulary, ("da", "sv", "en")) == unknown
