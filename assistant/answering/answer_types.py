@@ -26,7 +26,8 @@ TIME_QUESTION = re.compile(
 QUANTITY_QUESTION = re.compile(
     r"\bhvor mange\b|\bhvor meget\b|\bhvor stor|\bhur många\b|\bhur mycket\b|\bhur stor|"
     r"\bhow many\b|\bhow much\b|\bhow large\b|\bhow big\b|\bhvad koster\b|\bvad kostar\b|"
-    r"\bwhat does .{1,40} cost\b",
+    r"\bwhat does .{1,40} cost\b|\bhvad (?:skal|vil|kommer)\b.{1,40}\bbetale\b|"
+    r"\bvad (?:ska|kommer)\b.{1,40}\bbetala\b|\bwhat (?:will|does|must)\b.{1,40}\bpay\b",
     re.I,
 )
 MONTHS = (

@@ -99,6 +99,13 @@ QUESTION_WORDS = {
 TIME_PATTERNS = (RANGE, ORDINAL, NUM_BEFORE, NUM_AFTER, Q_SHORT)
 # Fewer content words than this and the question cannot name its own subject.
 MIN_CONTENT_WORDS = 3
+#: Words that do not name a subject of their own: "Can the municipality achieve this on its
+#: own?" points back as much as "Can it achieve this?".
+GENERIC_WORDS = {
+    "kommune", "kommunen", "kommun", "municipality", "council", "city", "byen", "staden",
+    "own", "selv", "själv", "egen", "eget", "alone", "alene", "ensam", "ensamt", "do", "does",
+    "gøre", "göra", "can", "kan", "could", "kunne", "kunna",
+}  # fmt: skip
 
 
 def content_words(text: str) -> list[str]:
@@ -114,7 +121,8 @@ def is_follow_up(question: str) -> bool:
     content = content_words(question)
     if FOLLOW_UP_START.match(question) and len(content) < MIN_CONTENT_WORDS + 1:
         return True
-    if BACK_REFERENCE.search(question) and len(content) < MIN_CONTENT_WORDS:
+    subject = [w for w in content if w not in GENERIC_WORDS]
+    if BACK_REFERENCE.search(question) and len(subject) < MIN_CONTENT_WORDS:
         return True
     return len(content) == 0
 

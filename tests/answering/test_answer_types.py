@@ -20,6 +20,9 @@ pytestmark = pytest.mark.unit
         ("Hur mycket har utsläppen minskat?", "quantity"),
         ("How many focus areas are there?", "quantity"),
         ("What does the plant cost?", "quantity"),
+        ("Hvad skal kommunen betale for værktøjet?", "quantity"),
+        ("What will the municipality pay for the tool?", "quantity"),
+        ("Hvem skal betale for værktøjet?", None),
         ("Vad ansvarar CTMB för när det gäller parkering?", None),  # "as regards", not "when"
         ("Hvem har ansvaret, når det gælder cykelstier?", None),
         ("Hvad sker der i 3. kvartal under grøn mobilitet?", None),
