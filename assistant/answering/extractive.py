@@ -409,9 +409,9 @@ class ExtractiveGenerator:
                     by_number[number] = [u for u in units_of[number] if u.is_item][:MAX_UNITS]
         else:
             for number, units in by_number.items():
-                units.extend(self._announced(units, units_of[number]))
+                units.extend(self._new(units, self._announced(units, units_of[number])))
                 if CONTACT_QUESTION.search(question):
-                    units.extend(self._contact_block(units, units_of[number]))
+                    units.extend(self._new(units, self._contact_block(units, units_of[number])))
         picked, budget = [], MAX_CHARS
         for number in sorted(by_number, key=lambda n: (n != top_number, n)):
             units = sorted(by_number[number], key=lambda u: u.start)
@@ -427,30 +427,22 @@ class ExtractiveGenerator:
         """The list items that chosen sentences announce: the items right after a sentence
         ending in a colon or saying "følgende / nedan / the following" (after a colon, one
         plain line counts too: "Primære eksterne parter:" followed by a line of names)."""
-        have = {(u.start, u.end) for u in chosen}
         out: list[Unit] = []
         for lead in chosen:
-            if lead.is_item and not lead.text.rstrip().endswith(":"):
-                continue
-            if not ANNOUNCES_LIST.search(lead.text):
+            colon = lead.text.rstrip().endswith(":")
+            if (lead.is_item and not colon) or not ANNOUNCES_LIST.search(lead.text):
                 continue
             after = [u for u in units if u.start >= lead.end]
-            for i, u in enumerate(after):
-                if len(out) >= MAX_UNITS:
+            for i, u in enumerate(after[:MAX_UNITS]):
+                if not (u.is_item or (i == 0 and colon)):
                     break
-                plain_line = i == 0 and lead.text.rstrip().endswith(":")
-                if not (u.is_item or plain_line):
-                    break
-                if (u.start, u.end) not in have:
-                    have.add((u.start, u.end))
-                    out.append(u)
+                out.append(u)
         return out
 
     @staticmethod
     def _contact_block(chosen: list[Unit], units: list[Unit]) -> list[Unit]:
         """The name and title lines right above a chosen line with an e-mail or phone number
         (a contact line alone says how to reach someone, not whom)."""
-        have = {(u.start, u.end) for u in chosen}
         out: list[Unit] = []
         for line in [u for u in chosen if CONTACT_LINE.search(u.text)]:
             before = [u for u in units if u.end <= line.start]
@@ -458,9 +450,18 @@ class ExtractiveGenerator:
                 text = u.text.strip()
                 if len(text) > CONTACT_BLOCK_CHARS or text.endswith(".") or LABEL.match(text):
                     break
-                if (u.start, u.end) not in have:
-                    have.add((u.start, u.end))
-                    out.append(u)
+                out.append(u)
+        return out
+
+    @staticmethod
+    def _new(chosen: list[Unit], extra: list[Unit]) -> list[Unit]:
+        """``extra`` without the units already chosen (or repeated), in order."""
+        have = {(u.start, u.end) for u in chosen}
+        out = []
+        for u in extra:
+            if (u.start, u.end) not in have:
+                have.add((u.start, u.end))
+                out.append(u)
         return out
 
     @staticmethod
