@@ -10,19 +10,24 @@ sentences sharing the most terms with the question.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from assistant.answering.answer_types import satisfies, wanted_type
 from assistant.answering.base import Draft, GenerationRequest
+from assistant.answering.concepts import (
+    COUNT_QUESTION,
+    Concept,
+    QuestionConcepts,
+    idf_weights,
+    matches,
+)
 from assistant.answering.phrases import language_name, phrase
 from assistant.retrieval.hints import analyse
 from assistant.retrieval.passage import Passage
 from ingestion.units import Unit, split_units
-from vectorstore.analysis import Analyzer, stem_all
-from vectorstore.glossary import Entry, english_glossary
+from vectorstore.analysis import Analyzer
 
 INTENT_PATTERNS = {
     "milestone": re.compile(
@@ -78,17 +83,9 @@ CONTACT_BONUS = 0.1
 #: Name and title lines are short and end without a full stop.
 CONTACT_BLOCK_LINES = 3
 CONTACT_BLOCK_CHARS = 80
-#: "Hvad er X?" / "Vad är X?" / "What is X?" asks for X itself: a sentence naming X defines it,
-#: one about the surrounding strategy does not, however similar its embedding.
-DEFINITION_QUESTION = re.compile(r"\b(?:hvad|vad|what)\s+(?:er|är|is|are|'s)\s+", re.I)
-DEFINITION_SKIP = {
-    "the", "a", "an", "den", "det", "de", "en", "et", "ett", "egentlig", "egentligen",
-    "one", "two", "three", "four", "five", "to", "tre", "fire", "fem", "två", "fyra",
-}  # fmt: skip
+#: "Hvad er X?" asks for X itself: a sentence naming X defines it, one about the surrounding
+#: strategy does not, however similar its embedding.
 FOCUS_BONUS = 0.08
-COUNT_QUESTION = re.compile(
-    r"\b(?:hvor mange|hvor meget|hur många|hur mycket|how many|how much)\s+", re.I
-)
 TRANSLATED_MIX = 0.7
 FOCUS_MAX_UNITS = 3
 #: In a follow-up ("Og hvem beslutter det?") the words the user just typed say what is new; the
@@ -114,16 +111,8 @@ ANNOUNCES_LIST = re.compile(
 )
 
 
-#: One thing a unit may match of the question: any of these term sets, each wholly.
-Concept = tuple[frozenset[str], ...]
-
-
 def _dot(a: Sequence[float], b: Sequence[float]) -> float:
     return sum(x * y for x, y in zip(a, b, strict=False))
-
-
-def _matches(concept: Concept, terms: set[str]) -> bool:
-    return any(alternative <= terms for alternative in concept)
 
 
 @dataclass(frozen=True)
@@ -159,6 +148,7 @@ class ExtractiveGenerator:
     def __init__(self, languages: Sequence[str] = ("da", "sv", "en")) -> None:
         self.languages = tuple(languages)
         self.analyzer = Analyzer()
+        self.questions = QuestionConcepts(self.analyzer, self.languages)
 
     # --- choosing ---------------------------------------------------------------------------
     def _units(
@@ -201,7 +191,7 @@ class ExtractiveGenerator:
         question = request.question
         wanted = intents(question)
         hints = analyse(question)
-        concepts = self._concepts(question, request.language)
+        concepts = self.questions.concepts(question, request.language)
         candidates = list(enumerate(request.passages[: MAX_PASSAGES + 3], start=1))
         rows: list[tuple[int, Unit, float | None, set[str], float]] = []
         units_of: dict[int, list[Unit]] = {}
@@ -229,28 +219,28 @@ class ExtractiveGenerator:
                 unit_terms = set(self.analyzer.terms(unit.text, chunk.language or "da")) | context
                 rows.append((number, unit, sim, unit_terms, bonus))
             contexts[number] = context
-        weight = self._weights(concepts, [r[3] for r in rows])
+        weight = idf_weights(concepts, [r[3] for r in rows])
         follow_up = request.original_question.strip() and (
             request.original_question.strip() != question.strip()
         )
         if follow_up:
-            typed = self._concepts(request.original_question, request.language)
+            typed = self.questions.concepts(request.original_question, request.language)
             weight = {k: w * (FOLLOW_UP_WEIGHT if k in typed else 1.0) for k, w in weight.items()}
         said = self._last_answer_terms(request) if follow_up else set()
         theme = self._theme_match(concepts, contexts)
         contact = bool(CONTACT_QUESTION.search(question))
-        focus = self._focus(question, request.language)
-        if sum(1 for r in rows if _matches(focus, r[3])) > FOCUS_MAX_UNITS:
+        focus = self.questions.focus(question, request.language)
+        if sum(1 for r in rows if matches(focus, r[3])) > FOCUS_MAX_UNITS:
             focus = ()  # a common word ("mål"): naming it does not make a sentence a definition
         total = sum(weight.values()) or 1.0
         scored: list[Scored] = []
         for number, unit, sim, unit_terms, bonus in rows:
-            lexical = sum(w for k, w in weight.items() if _matches(concepts[k], unit_terms)) / total
+            lexical = sum(w for k, w in weight.items() if matches(concepts[k], unit_terms)) / total
             own = set(
                 self.analyzer.terms(unit.text, request.passages[number - 1].chunk.language or "da")
             )
             bonus += SECTION_WEIGHT * theme[number]
-            if focus and _matches(focus, unit_terms):
+            if focus and matches(focus, unit_terms):
                 bonus += FOCUS_BONUS
             if contact and CONTACT_LINE.search(unit.text):
                 bonus += CONTACT_BONUS
@@ -266,61 +256,6 @@ class ExtractiveGenerator:
         scored.sort(key=lambda s: -s.score)
         return scored, units_of, candidates
 
-    def _focus(
-        self, question: str, language: str, pattern: re.Pattern[str] = DEFINITION_QUESTION
-    ) -> Concept:
-        """What a question asks about: the first word after ``pattern`` ("hvad er / vad är /
-        what is", "hvor mange / how many") that is not an article, a number or a name (names
-        are capitalised: the question is about the thing, not whose it is), as a concept."""
-        m = pattern.search(question)
-        if not m:
-            return ()
-        rest = question[m.end() :]
-        for token in re.finditer(r"[^\W\d_][\w\-']*", rest):
-            word = token.group()
-            if word.casefold() in DEFINITION_SKIP or word[:1].isupper():
-                continue
-            # In English the thing may be a glossary phrase ("action catalogue").
-            concepts = list(self._concepts(word, language).values())
-            if language == "en":
-                entries = english_glossary().matches(rest[token.start() :])
-                if entries and entries[0].english[0] == stem_all([word.casefold()], "en")[0]:
-                    concepts.append(self._entry_concept(entries[0]))
-            return tuple(alt for concept in concepts for alt in concept)
-        return ()
-
-    def _concepts(self, text: str, language: str) -> dict[object, Concept]:
-        """What a unit may match of the question: each of its terms, and for an English
-        question each glossary entry it uses (any of the entry's Danish or Swedish words —
-        all words of a phrase — counts as the entry), since the documents share no words with
-        an English question. An entry counts once however many translations it has."""
-        concepts: dict[object, Concept] = {
-            t: (frozenset((t,)),) for t in self.analyzer.query_terms(text, self.languages)
-        }
-        if language == "en":
-            for entry in english_glossary().matches(text):
-                concepts[entry.english] = self._entry_concept(entry)
-        return concepts
-
-    def _entry_concept(self, entry: Entry) -> Concept:
-        """A glossary entry as a concept: any of its translations, each stemmed as each
-        language (a unit is stemmed as its own language)."""
-        alternatives = {
-            frozenset(self.analyzer.terms(alt, lang))
-            for alt in (*entry.danish, *entry.swedish)
-            for lang in self.languages
-        }
-        return tuple(sorted((a for a in alternatives if a), key=sorted))
-
-    @staticmethod
-    def _weights(concepts: dict[object, Concept], units: list[set[str]]) -> dict[object, float]:
-        """Each concept's rarity among ``units`` (inverse document frequency)."""
-        n = len(units)
-        return {
-            key: math.log((n + 1) / (sum(1 for u in units if _matches(c, u)) + 0.5))
-            for key, c in concepts.items()
-        }
-
     @classmethod
     def _theme_match(
         cls, concepts: dict[object, Concept], contexts: dict[int, set[str]]
@@ -332,12 +267,12 @@ class ExtractiveGenerator:
         # Only words some path has count: the rest say nothing about which section is meant.
         weight = {
             k: w
-            for k, w in cls._weights(concepts, list(contexts.values())).items()
-            if any(_matches(concepts[k], c) for c in contexts.values())
+            for k, w in idf_weights(concepts, list(contexts.values())).items()
+            if any(matches(concepts[k], c) for c in contexts.values())
         }
         total = sum(weight.values()) or 1.0
         return {
-            number: sum(w for k, w in weight.items() if _matches(concepts[k], c)) / total
+            number: sum(w for k, w in weight.items() if matches(concepts[k], c)) / total
             for number, c in contexts.items()
         }
 
@@ -368,9 +303,9 @@ class ExtractiveGenerator:
                 # in the same passage ("16 nationella miljömål"). Only where the question's
                 # words are the documents' (an English adjective would be taken for X), and
                 # only when some sentence names X (the abstain check handles the rest).
-                counted = self._focus(question, request.language, COUNT_QUESTION)
-                if counted and any(_matches(counted, set(s.terms)) for s in scored):
-                    typed = [s for s in typed if _matches(counted, set(s.terms))]
+                counted = self.questions.focus(question, request.language, COUNT_QUESTION)
+                if counted and any(matches(counted, set(s.terms)) for s in scored):
+                    typed = [s for s in typed if matches(counted, set(s.terms))]
             if not typed or typed[0].score < scored[0].score - TYPE_MARGIN:
                 return []
             scored = typed

@@ -212,7 +212,7 @@ def test_the_contact_block_stops_at_a_sentence():
 
 
 def test_an_english_question_matches_swedish_sentences_through_the_glossary(monkeypatch):
-    import assistant.answering.extractive as extractive
+    import assistant.answering.concepts as concepts
     from vectorstore.glossary import Glossary
 
     text = (
@@ -223,7 +223,7 @@ def test_an_english_question_matches_swedish_sentences_through_the_glossary(monk
     scored, _, _ = ExtractiveGenerator().scored_units(request)
     assert scored[0].unit.text.startswith("Strategin beslutades")
     assert scored[0].score > scored[1].score
-    monkeypatch.setattr(extractive, "english_glossary", lambda: Glossary([]))
+    monkeypatch.setattr(concepts, "english_glossary", lambda: Glossary([]))
     scored, _, _ = ExtractiveGenerator().scored_units(request)
     assert scored[0].score == scored[1].score
 
@@ -244,7 +244,7 @@ DEFINITION_TEXT = (
     ],
 )
 def test_what_a_definition_question_asks_about(question, language, focus):
-    concept = ExtractiveGenerator()._focus(question, language)
+    concept = ExtractiveGenerator().questions.focus(question, language)
     if focus is None:
         assert concept == ()
     else:
