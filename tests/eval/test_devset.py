@@ -1,10 +1,12 @@
-"""Validates the evaluation datasets ``eval/data/dev.jsonl`` and ``eval/data/holdout.jsonl``.
+"""Validates the evaluation datasets ``eval/data/dev.jsonl``, ``eval/data/holdout.jsonl`` and
+``eval/data/holdout2.jsonl``.
 
-The dev set is used while tuning; the held-out set was written without looking at system output
-and checks that the tuning generalises. Both are data, not code: these tests only check that every
-row is well-formed and that its gold citations really exist in the demo corpus, so that retrieval
-and answer metrics computed on them are meaningful. They read nothing but the JSONL files and the
-corpus files.
+The dev set is used while tuning; the held-out sets were written without looking at system output
+and check that the tuning generalises (``holdout2`` is the second, untouched one, for a final
+measurement after ``holdout`` had been looked at). All are data, not code: these tests only check
+that every row is well-formed and that its gold citations really exist in the demo corpus, so that
+retrieval and answer metrics computed on them are meaningful. They read nothing but the JSONL files
+and the corpus files.
 """
 
 from __future__ import annotations
@@ -76,6 +78,18 @@ DATASETS = [
         name="holdout",
         file=DATA_DIR / "holdout.jsonl",
         id_pattern=r"hold-\d{3,}",
+        min_total=35,
+        min_per_language={"da": 12, "sv": 10, "en": 10},
+        min_unanswerable=5,
+        min_followup=4,
+        keywords_per_question=(1, 3),
+        min_leakage_probes=1,
+        keywords_in_quotes=True,
+    ),
+    DatasetSpec(
+        name="holdout2",
+        file=DATA_DIR / "holdout2.jsonl",
+        id_pattern=r"h2-\d{3,}",
         min_total=35,
         min_per_language={"da": 12, "sv": 10, "en": 10},
         min_unanswerable=5,
