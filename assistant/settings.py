@@ -82,6 +82,10 @@ class Settings(BaseSettings):
         0.5, ge=0, description="Relative boost for chunks matching a named quarter/year/section."
     )
     neighbour_expansion: bool = Field(True, description="Pull in adjacent list chunks of a hit.")
+    scope_to_named_organisation: bool = Field(
+        True,
+        description="A question naming an organisation is answered from its documents only.",
+    )
     glossary: bool = Field(
         True,
         description="Match English questions' words against Danish and Swedish text through "

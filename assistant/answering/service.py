@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from assistant.answering.base import Draft, GenerationRequest, Generator
 from assistant.answering.citations import check_markers, passage_out
@@ -17,6 +17,7 @@ from assistant.contract import AnswerOut, Message, Suggestion
 from assistant.errors import BadRequest, GeneratorError
 from assistant.retrieval.passage import Passage
 from assistant.retrieval.retriever import HybridRetriever
+from assistant.retrieval.scope import named_organisations
 from assistant.settings import Settings
 from ingestion.language import detect_language_with_confidence
 from vectorstore.filters import SearchFilter
@@ -106,6 +107,15 @@ class AnswerService:
                 log.warning("LLM rewrite failed, using rules: %s", exc.message)
         return rewrite(question, history)
 
+    def scoped(self, question: str, flt: SearchFilter) -> SearchFilter:
+        """``flt`` narrowed to the organisations the question names (when it names any the
+        caller may see and the caller has not chosen organisations already)."""
+        if flt.organisations or not self.settings.scope_to_named_organisation:
+            return flt
+        visible = [d for d in self.retriever.store.documents() if flt.allows_document(d)]
+        named = named_organisations(question, visible)
+        return replace(flt, organisations=named) if named else flt
+
     def prepare(
         self, messages: Sequence[Message], flt: SearchFilter, k: int | None = None
     ) -> Prepared:
@@ -115,6 +125,7 @@ class AnswerService:
         language = self.language_of(question, history)
         standalone = self.standalone(question, history, language)
         t = timings.record("rewrite", t)
+        flt = self.scoped(standalone, flt)
         passages = self.retriever.search(standalone, flt, k=k, language=language)
         t = timings.record("retrieval", t)
         evidence = measure(

@@ -35,9 +35,8 @@ class HybridRetriever:
         self.settings = settings
         self.lexical = LexicalIndex(settings.languages)
         self.dense = DenseSearch(store)
-        self._view_key: tuple | None = None
         self._vectors: dict[str, list[float]] = {}
-        self._view = None
+        self._view: tuple[tuple, object] | None = None
 
     def query_vector(self, query: str) -> list[float]:
         """The query's embedding; the last few are kept, since answering needs it again."""
@@ -56,18 +55,23 @@ class HybridRetriever:
 
         registry = self.store.documents()
         key = (self._sync_lexical(registry), flt.audience)
-        if self._view_key != key:
-            allowed = {d.version_key for d in registry if flt.allows_document(d)}
-            periods = {
-                (q, c.year)
-                for c in self.lexical.chunks
-                if chunk_allowed(SearchFilter(audience=flt.audience), c, allowed)
-                for q in c.quarters
-            }
-            vocabulary = self.lexical.vocabulary["staff" if flt.audience == "staff" else "public"]
-            self._view = CorpusView(vocabulary, frozenset(periods))
-            self._view_key = key
-        return self._view
+        cached = self._view
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        # The audience's whole corpus, whatever else ``flt`` narrows: the view is cached per
+        # audience, and "no visible document mentions X" must mean all of them.
+        audience = SearchFilter(audience=flt.audience)
+        allowed = {d.version_key for d in registry if audience.allows_document(d)}
+        periods = {
+            (q, c.year)
+            for c in self.lexical.chunks
+            if chunk_allowed(audience, c, allowed)
+            for q in c.quarters
+        }
+        vocabulary = self.lexical.vocabulary["staff" if flt.audience == "staff" else "public"]
+        view = CorpusView(vocabulary, frozenset(periods))
+        self._view = (key, view)  # one assignment: a concurrent reader sees key and view together
+        return view
 
     def warm_up(self) -> None:
         """Build the BM25 index now instead of in the first search: it reads every visible
