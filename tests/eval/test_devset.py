@@ -1,9 +1,10 @@
-"""Validates the evaluation datasets ``eval/data/dev.jsonl``, ``eval/data/holdout.jsonl`` and
-``eval/data/holdout2.jsonl``.
+"""Validates the evaluation datasets ``eval/data/dev.jsonl``, ``eval/data/holdout.jsonl``,
+``eval/data/holdout2.jsonl`` and ``eval/data/holdout3.jsonl``.
 
 The dev set is used while tuning; the held-out sets were written without looking at system output
-and check that the tuning generalises (``holdout2`` is the second, untouched one, for a final
-measurement after ``holdout`` had been looked at). All are data, not code: these tests only check
+and check that the tuning generalises (``holdout2`` is the second one, for a measurement after
+``holdout`` had been looked at; ``holdout3`` is the third, untouched one, for the final measurement
+after both earlier held-out sets had been looked at). All are data, not code: these tests only check
 that every row is well-formed and that its gold citations really exist in the demo corpus, so that
 retrieval and answer metrics computed on them are meaningful. They read nothing but the JSONL files
 and the corpus files.
@@ -90,6 +91,18 @@ DATASETS = [
         name="holdout2",
         file=DATA_DIR / "holdout2.jsonl",
         id_pattern=r"h2-\d{3,}",
+        min_total=35,
+        min_per_language={"da": 12, "sv": 10, "en": 10},
+        min_unanswerable=5,
+        min_followup=4,
+        keywords_per_question=(1, 3),
+        min_leakage_probes=1,
+        keywords_in_quotes=True,
+    ),
+    DatasetSpec(
+        name="holdout3",
+        file=DATA_DIR / "holdout3.jsonl",
+        id_pattern=r"h3-\d{3,}",
         min_total=35,
         min_per_language={"da": 12, "sv": 10, "en": 10},
         min_unanswerable=5,
