@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-AnswerType = Literal["time", "quantity"]
+AnswerType = Literal["time", "quantity", "amount"]
 
 TIME_QUESTION = re.compile(
     # "når det gælder" / "när det gäller" mean "as regards", not "when".
@@ -25,9 +25,22 @@ TIME_QUESTION = re.compile(
 )
 QUANTITY_QUESTION = re.compile(
     r"\bhvor mange\b|\bhvor meget\b|\bhvor stor|\bhur många\b|\bhur mycket\b|\bhur stor|"
-    r"\bhow many\b|\bhow much\b|\bhow large\b|\bhow big\b|\bhvad koster\b|\bvad kostar\b|"
-    r"\bwhat does .{1,40} cost\b|\bhvad (?:skal|vil|kommer)\b.{1,40}\bbetale\b|"
-    r"\bvad (?:ska|kommer)\b.{1,40}\bbetala\b|\bwhat (?:will|does|must)\b.{1,40}\bpay\b",
+    r"\bhow many\b|\bhow much\b|\bhow large\b|\bhow big\b",
+    re.I,
+)
+#: Questions about money want an amount of money, not just any number ("10 nye ladepladser").
+AMOUNT_QUESTION = re.compile(
+    r"\bhvad koster\b|\bvad kostar\b|\bwhat does .{1,40} cost\b|\bhow much .{0,40}\bcost|"
+    r"\bhvad (?:skal|vil|kommer)\b.{1,40}\bbetale\b|\bvad (?:ska|kommer)\b.{1,40}\bbetala\b|"
+    r"\bwhat (?:will|does|must)\b.{1,40}\bpay\b|\bhow much money\b|\bhvor mange penge\b|"
+    r"\bhur mycket pengar\b|\b(?:hvad|vad|what)\s+(?:er|är|is|was|var)\s+(?:the\s+)?"
+    r"(?:budget|pris|price|omkostning|kostnad|cost)",
+    re.I,
+)
+MONEY = re.compile(
+    r"\d[\d.,\s]*\s*(?:kr\.?|kroner|kronor|mio\.?|mia\.?|mill?ion(?:er)?|miljon(?:er)?|"
+    r"miljard(?:er)?|milliard(?:er)?|dkk|sek|eur|euro|€|\$|tkr\.?|mkr\.?)(?!\w)|"
+    r"(?:kr\.?|dkk|sek|€|\$)\s*\d",
     re.I,
 )
 MONTHS = (
@@ -66,11 +79,15 @@ NOT_COUNTS = re.compile(
 )
 
 
-def wanted_type(question: str) -> AnswerType | None:
-    """The kind of answer ``question`` asks for, if it is one we can check."""
+def wanted_type(question: str, language: str | None = None) -> AnswerType | None:
+    """The kind of answer ``question`` asks for, if it is one we can check. ``language`` is
+    the question's: Swedish "når" means "reaches" ("Hur når jag henne?"), Danish "når" "when"."""
+    if AMOUNT_QUESTION.search(question):
+        return "amount"
     if QUANTITY_QUESTION.search(question):
         return "quantity"
-    if TIME_QUESTION.search(question):
+    text = re.sub(r"\bnår\b", " ", question, flags=re.I) if language == "sv" else question
+    if TIME_QUESTION.search(text):
         return "time"
     return None
 
@@ -97,4 +114,6 @@ def satisfies(kind: AnswerType, text: str, context: str = "") -> bool:
     sentence in time (a milestone's quarter heading) and counts for times only."""
     if kind == "time":
         return states_time(text) or states_time(context)
+    if kind == "amount":
+        return bool(MONEY.search(text))
     return states_quantity(text)

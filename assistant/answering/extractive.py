@@ -74,7 +74,9 @@ QUARTER_BONUS = 0.05
 #: "Who can I contact …?" wants the contact block: a line with an e-mail address or phone number
 #: and the name and title lines just above it.
 CONTACT_QUESTION = re.compile(
-    r"kontakt|contact|\bringe\b|\bringa\b|\bmaile\b|\bmejla\b|e-?mail|telefon|phone", re.I
+    r"kontakt|contact|\bringe\b|\bringa\b|\bmaile\b|\bmejla\b|e-?mail|telefon|phone|"
+    r"\breach\b|\bnår jag\b|\bnå (?:hende|ham|dem)\b|\bfat i\b|\bget hold of\b",
+    re.I,
 )
 CONTACT_LINE = re.compile(
     r"[\w.+-]+@[\w-]+\.[\w.]+|(?:\+\d{2}\s?)?\b\d{2,4}[- ]\d{2,3}(?:\s?\d{2}){2,3}\b"
@@ -287,7 +289,7 @@ class ExtractiveGenerator:
         question = request.question
         wanted = intents(question)
         scored, units_of, candidates = self.scored_units(request)
-        kind = wanted_type(question)
+        kind = wanted_type(question, request.language)
         if kind is not None and scored:
             # A "when" question wants a sentence stating a time, a "how many" one a quantity;
             # with none close to the topic, the passages do not answer it.

@@ -24,7 +24,11 @@ FOLLOW_UP_START = re.compile(
 )
 BACK_REFERENCE = re.compile(
     r"\b(det|den|dette|denne|disse|dem|deraf|dertil|där|der|detta|dessa|it|its|that|this|those|"
-    r"these|they|them|there|samme|samma|same)\b",
+    r"these|they|them|there|samme|samma|same|"
+    # people: "Hur når jag henne?", "Who is he?"
+    r"hun|han|hende|ham|hon|henne|honom|she|he|her|him|"
+    # "the earlier initiatives", "de tidligere indsatser"
+    r"earlier|previous|tidligere|tidigare|forrige|förra|nævnte|nämnda|mentioned)\b",
     re.I,
 )
 QUESTION_WORDS = {
@@ -119,7 +123,9 @@ def content_words(text: str) -> list[str]:
 def is_follow_up(question: str) -> bool:
     """Heuristic: the question leans on what was said before."""
     content = content_words(question)
-    if FOLLOW_UP_START.match(question) and len(content) < MIN_CONTENT_WORDS + 1:
+    if FOLLOW_UP_START.match(question) and (
+        len(content) < MIN_CONTENT_WORDS + 1 or BACK_REFERENCE.search(question)
+    ):
         return True
     subject = [w for w in content if w not in GENERIC_WORDS]
     if BACK_REFERENCE.search(question) and len(subject) < MIN_CONTENT_WORDS:

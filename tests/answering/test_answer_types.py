@@ -19,9 +19,9 @@ pytestmark = pytest.mark.unit
         ("Hvor mange årsværk bruger CTMB?", "quantity"),
         ("Hur mycket har utsläppen minskat?", "quantity"),
         ("How many focus areas are there?", "quantity"),
-        ("What does the plant cost?", "quantity"),
-        ("Hvad skal kommunen betale for værktøjet?", "quantity"),
-        ("What will the municipality pay for the tool?", "quantity"),
+        ("What does the plant cost?", "amount"),
+        ("Hvad skal kommunen betale for værktøjet?", "amount"),
+        ("What will the municipality pay for the tool?", "amount"),
         ("Hvem skal betale for værktøjet?", None),
         ("Vad ansvarar CTMB för när det gäller parkering?", None),  # "as regards", not "when"
         ("Hvem har ansvaret, når det gælder cykelstier?", None),
@@ -76,3 +76,31 @@ def test_a_milestone_is_placed_in_time_by_its_quarter_heading():
     assert not satisfies("time", item)
     assert satisfies("time", item, "3.1.3 Natur og biodiversitet 2. Kvartal 2025")
     assert not satisfies("quantity", item, "2. Kvartal 2025")
+
+
+@pytest.mark.parametrize(
+    "question,language,kind",
+    [
+        ("Hvad er budgettet for den nye genbrugsstation?", "da", "amount"),
+        ("How much will the plant cost?", "en", "amount"),
+        ("Hvor mange årsværk bruger CTMB?", "da", "quantity"),
+        ("Hur når jag henne?", "sv", None),  # Swedish "når" is "reaches"
+        ("Hvornår når vi målet?", "da", "time"),
+    ],
+)
+def test_wanted_type_knows_money_and_the_language(question, language, kind):
+    assert wanted_type(question, language) == kind
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("Der er afsat 2,5 mio. kr. til projektet.", True),
+        ("Budget: 300.000 kr.", True),
+        ("Anlægget koster 5 mia. kroner.", True),
+        ("Der etableres en ladestation med 10 nye ladepladser.", False),  # a count, not money
+        ("Der anvendes ca. 7 årsværk.", False),
+    ],
+)
+def test_an_amount_is_money(text, expected):
+    assert satisfies("amount", text) is expected
