@@ -104,6 +104,8 @@ WHEN = re.compile(r"hvornår|\bnår\b|\bnär\b|\bwhen\b|tidspunkt|dato|datum|\bd
 #: A line that is only a label: an all-capitals word or two ("KONTAKT").
 LABEL = re.compile(r"^[•\-–o]?\s*[A-ZÆØÅÄÖ]{3,}(?:\s+[A-ZÆØÅÄÖ]{3,})?:?$")
 HEADING_LIKE = re.compile(r"^(?:•\s*)?(?:[1-4][.)]?\s*(?:og|och|–|-)?\s*)*kvartal\s*\d{4}$", re.I)
+#: A sub-item under a group heading in a milestone list ("o Politisk behandling af …").
+SUB_ITEM = re.compile(r"^\s*o\s+")
 #: A sentence that announces the list after it ("… har tre prioriteringar som allt utgår från:",
 #: "… indelad i tre olika delar enligt nedan"): quoting it without the list answers nothing.
 ANNOUNCES_LIST = re.compile(
@@ -340,10 +342,13 @@ class ExtractiveGenerator:
             # "What happens in Q3 under X?": the whole milestone list is the answer, and a list
             # split across chunks continues in the neighbours expansion pulled in.
             # Other places are distractors then: the answer is this list (and its continuation).
-            by_number = {top_number: [u for u in units_of[top_number] if u.is_item][:MAX_UNITS]}
+            listed = [(top_number, u) for u in units_of[top_number] if u.is_item]
             for number, passage in candidates:
                 if passage.expanded_from == top_passage.chunk_id:
-                    by_number[number] = [u for u in units_of[number] if u.is_item][:MAX_UNITS]
+                    listed += [(number, u) for u in units_of[number] if u.is_item]
+            by_number = {top_number: []}
+            for number, u in self._named_groups(listed, question, request.language)[:MAX_UNITS]:
+                by_number.setdefault(number, []).append(u)
         else:
             for number, units in by_number.items():
                 units.extend(self._new(units, self._announced(units, units_of[number])))
@@ -358,6 +363,32 @@ class ExtractiveGenerator:
             budget -= sum(len(u.text) for u in units)
             picked.append(Picked(number, request.passages[number - 1], units))
         return picked
+
+    def _named_groups(
+        self, listed: list[tuple[int, Unit]], question: str, language: str
+    ) -> list[tuple[int, Unit]]:
+        """A milestone list grouped by project ("• Trafiksikkerhedsplanen" with its "o …"
+        items) answered for the groups whose heading the question names; the whole list when
+        it has no groups or the question names none."""
+        groups: list[list[tuple[int, Unit]]] = []
+        for entry in listed:
+            if SUB_ITEM.match(entry[1].text) and groups:
+                groups[-1].append(entry)
+            else:
+                groups.append([entry])
+        if sum(1 for g in groups if len(g) > 1) < 2:
+            return listed
+        concepts = self.questions.concepts(question, language)
+        named = [
+            g
+            for g in groups
+            if len(g) > 1
+            and any(
+                matches(c, set(self.analyzer.terms(g[0][1].text, language)))
+                for c in concepts.values()
+            )
+        ]
+        return [entry for g in named for entry in g] if named else listed
 
     @staticmethod
     def _announced(chosen: list[Unit], units: list[Unit]) -> list[Unit]:

@@ -303,3 +303,41 @@ def test_an_english_question_is_also_compared_by_its_translated_words():
         question, "", "en", [p], translated_vector=[0.6, 0.8, 0.0], **base
     )
     assert ExtractiveGenerator().scored_units(translated)[0][0].unit.text.startswith("Udkast")
+
+
+GROUPED_LIST = (
+    "• Letbanen\n"
+    "o De afsluttende arbejder med letbanen udføres.\n"
+    "• Cykelhandlingsplanen\n"
+    "o Projekt 308 på Vintappervej er udført.\n"
+    "• Trafiksikkerhedsplanen\n"
+    "o Politisk behandling af prioriteret liste for 2026.\n"
+    "o Overdragelse af projekter til CAE."
+)
+
+
+def _milestones(question: str) -> list[str]:
+    chunk = replace(
+        make_chunk(GROUPED_LIST, 0, 0, len(GROUPED_LIST), doc_id="plan"),
+        section_path=("5.1 Indsatser Trafik og Mobilitet", "4. Kvartal 2025"),
+        title="Indsatser 2025",
+        language="da",
+        header="4. Kvartal 2025",
+        quarters=(4,),
+    )
+    request = GenerationRequest(question, "", "da", [Passage(chunk, 1.0, 0.9)])
+    return [u.text.strip() for p in ExtractiveGenerator().pick(request) for u in p.units]
+
+
+def test_a_milestone_list_grouped_by_project_answers_the_project_asked_about():
+    texts = _milestones("Hvad sker der med trafiksikkerhedsplanen i 4. kvartal?")
+    assert texts == [
+        "• Trafiksikkerhedsplanen",
+        "o Politisk behandling af prioriteret liste for 2026.",
+        "o Overdragelse af projekter til CAE.",
+    ]
+
+
+def test_a_milestone_question_naming_no_project_gets_the_whole_list():
+    texts = _milestones("Hvad sker der i 4. kvartal?")
+    assert len(texts) == 7
