@@ -26,6 +26,7 @@ from assistant.answering.concepts import (
 from assistant.answering.phrases import language_name, phrase
 from assistant.retrieval.hints import analyse
 from assistant.retrieval.passage import Passage
+from assistant.retrieval.scope import name_keys
 from ingestion.units import Unit, split_units
 from vectorstore.analysis import Analyzer
 
@@ -97,6 +98,7 @@ FOLLOW_UP_WEIGHT = 3.0
 REPEAT_SHARE = 0.85
 REPEAT_PENALTY = 0.05
 SECTION_WEIGHT = 0.025
+DROP_ORGANISATION_NAMES = True
 #: A sentence of the wanted answer type (a time, a quantity) may score this much below the best
 #: sentence on the topic and still be the answer; further down, the question goes unanswered.
 TYPE_MARGIN = 0.05
@@ -195,8 +197,18 @@ class ExtractiveGenerator:
         question = request.question
         wanted = intents(question)
         hints = analyse(question)
-        concepts = self.questions.concepts(question, request.language)
         candidates = list(enumerate(request.passages[: MAX_PASSAGES + 3], start=1))
+        concepts = self.questions.concepts(question, request.language)
+        if DROP_ORGANISATION_NAMES:
+            # The organisation a question names scopes the search (every passage is its); its
+            # name in a sentence ("… for Lyngby-Taarbæk Kommune") says nothing about the answer.
+            names = {
+                term
+                for _, p in candidates
+                for key in name_keys(p.chunk.organisation)
+                for term in self.analyzer.query_terms(key, self.languages)
+            }
+            concepts = {k: c for k, c in concepts.items() if k not in names}
         rows: list[tuple[int, Unit, float | None, set[str], float]] = []
         units_of: dict[int, list[Unit]] = {}
         contexts: dict[int, set[str]] = {}

@@ -341,3 +341,32 @@ def test_a_milestone_list_grouped_by_project_answers_the_project_asked_about():
 def test_a_milestone_question_naming_no_project_gets_the_whole_list():
     texts = _milestones("Hvad sker der i 4. kvartal?")
     assert len(texts) == 7
+
+
+def test_the_organisation_a_question_names_is_no_evidence_for_a_sentence(monkeypatch):
+    """Every passage is the named municipality's; a sentence repeating its name is not
+    closer to the answer for it."""
+    import assistant.answering.extractive as extractive
+
+    text = (
+        "Indkøbspolitikken for Lyngby-Taarbæk Kommune implementeres.\n"
+        "Cyklister får lov at dreje til højre i udpegede kryds."
+    )
+    chunk = replace(
+        make_chunk(text, 0, 0, len(text), doc_id="plan"),
+        section_path=("5.1 Trafik",),
+        title="Indsatser 2025",
+        organisation="Lyngby-Taarbæk Kommune",
+        language="da",
+        header="5.1 Trafik",
+    )
+    request = GenerationRequest(
+        "Må cyklister dreje til højre i Lyngby-Taarbæk?", "", "da", [Passage(chunk, 1.0, 0.9)]
+    )
+    scored, _, _ = ExtractiveGenerator().scored_units(request)
+    assert scored[0].unit.text.startswith("Cyklister")
+    assert scored[0].score > scored[1].score
+    monkeypatch.setattr(extractive, "DROP_ORGANISATION_NAMES", False)
+    scored, _, _ = ExtractiveGenerator().scored_units(request)
+    by_text = {s.unit.text[:10]: s.score for s in scored}
+    assert by_text["Indkøbspol"] == pytest.approx(by_text["Cyklister "])  # the name pulled even
