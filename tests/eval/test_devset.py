@@ -1,10 +1,11 @@
 """Validates the evaluation datasets ``eval/data/dev.jsonl``, ``eval/data/holdout.jsonl``,
-``eval/data/holdout2.jsonl`` and ``eval/data/holdout3.jsonl``.
+``eval/data/holdout2.jsonl``, ``eval/data/holdout3.jsonl`` and ``eval/data/holdout4.jsonl``.
 
 The dev set is used while tuning; the held-out sets were written without looking at system output
 and check that the tuning generalises (``holdout2`` is the second one, for a measurement after
-``holdout`` had been looked at; ``holdout3`` is the third, untouched one, for the final measurement
-after both earlier held-out sets had been looked at). All are data, not code: these tests only check
+``holdout`` had been looked at; ``holdout3`` is the third, for a measurement after both earlier
+held-out sets had been looked at; ``holdout4`` is the fourth, untouched one, for a measurement after
+the first three had been looked at). All are data, not code: these tests only check
 that every row is well-formed and that its gold citations really exist in the demo corpus, so that
 retrieval and answer metrics computed on them are meaningful. They read nothing but the JSONL files
 and the corpus files.
@@ -63,6 +64,22 @@ class DatasetSpec:
     keywords_in_quotes: bool = False
 
 
+def _holdout(name: str, id_prefix: str) -> DatasetSpec:
+    """A held-out set: same minimums for every one, keywords must come from the gold quotes."""
+    return DatasetSpec(
+        name=name,
+        file=DATA_DIR / f"{name}.jsonl",
+        id_pattern=rf"{id_prefix}-\d{{3,}}",
+        min_total=35,
+        min_per_language={"da": 12, "sv": 10, "en": 10},
+        min_unanswerable=5,
+        min_followup=4,
+        keywords_per_question=(1, 3),
+        min_leakage_probes=1,
+        keywords_in_quotes=True,
+    )
+
+
 DATASETS = [
     DatasetSpec(
         name="dev",
@@ -75,42 +92,10 @@ DATASETS = [
         keywords_per_question=(2, 5),
         min_leakage_probes=2,
     ),
-    DatasetSpec(
-        name="holdout",
-        file=DATA_DIR / "holdout.jsonl",
-        id_pattern=r"hold-\d{3,}",
-        min_total=35,
-        min_per_language={"da": 12, "sv": 10, "en": 10},
-        min_unanswerable=5,
-        min_followup=4,
-        keywords_per_question=(1, 3),
-        min_leakage_probes=1,
-        keywords_in_quotes=True,
-    ),
-    DatasetSpec(
-        name="holdout2",
-        file=DATA_DIR / "holdout2.jsonl",
-        id_pattern=r"h2-\d{3,}",
-        min_total=35,
-        min_per_language={"da": 12, "sv": 10, "en": 10},
-        min_unanswerable=5,
-        min_followup=4,
-        keywords_per_question=(1, 3),
-        min_leakage_probes=1,
-        keywords_in_quotes=True,
-    ),
-    DatasetSpec(
-        name="holdout3",
-        file=DATA_DIR / "holdout3.jsonl",
-        id_pattern=r"h3-\d{3,}",
-        min_total=35,
-        min_per_language={"da": 12, "sv": 10, "en": 10},
-        min_unanswerable=5,
-        min_followup=4,
-        keywords_per_question=(1, 3),
-        min_leakage_probes=1,
-        keywords_in_quotes=True,
-    ),
+    _holdout("holdout", "hold"),
+    _holdout("holdout2", "h2"),
+    _holdout("holdout3", "h3"),
+    _holdout("holdout4", "h4"),
 ]
 
 PAGE_MARKER = re.compile(r"(?:^|\s)\d{1,3}/\d{2,3}(?:\s|$)")  # e.g. "5/30"
