@@ -22,15 +22,35 @@ TEXT = (
 )
 
 
-def passage(text: str = TEXT) -> Passage:
+def made_passage(
+    text: str,
+    section_path: tuple[str, ...],
+    *,
+    language: str = "da",
+    title: str = "Indsatser 2025",
+    number: int = 0,
+    **fields,
+) -> Passage:
+    """A retrieved passage made by hand (no index): one chunk holding ``text``."""
     chunk = replace(
-        make_chunk(text, 0, 0, len(text), doc_id="haninge"),
-        section_path=("Haninges klimatprogram",),
-        title="Haninges klimatprogram",
-        language="sv",
-        header="Haninges klimatprogram",
+        make_chunk(text, number, 0, len(text), doc_id=fields.pop("doc_id", "plan")),
+        section_path=section_path,
+        title=title,
+        language=language,
+        header=section_path[-1],
+        **fields,
     )
     return Passage(chunk, 1.0, 0.9)
+
+
+def passage(text: str = TEXT) -> Passage:
+    return made_passage(
+        text,
+        ("Haninges klimatprogram",),
+        language="sv",
+        title="Haninges klimatprogram",
+        doc_id="haninge",
+    )
 
 
 def test_title_and_label_lines_are_never_the_answer():
@@ -143,14 +163,9 @@ def test_a_follow_up_is_not_answered_with_what_the_last_answer_said():
 
 
 def _in_section(text: str, section: str, number: int) -> Passage:
-    chunk = replace(
-        make_chunk(text, number, 0, len(text), doc_id="plan"),
-        section_path=("3.1 Program for bæredygtighed", section, "4. Kvartal 2025"),
-        title="Indsatser 2025",
-        language="da",
-        header=section,
+    return made_passage(
+        text, ("3.1 Program for bæredygtighed", section, "4. Kvartal 2025"), number=number
     )
-    return Passage(chunk, 1.0, 0.9)
 
 
 def test_the_section_that_names_the_theme_beats_a_rare_word_elsewhere(monkeypatch):
@@ -317,15 +332,10 @@ GROUPED_LIST = (
 
 
 def _milestones(question: str) -> list[str]:
-    chunk = replace(
-        make_chunk(GROUPED_LIST, 0, 0, len(GROUPED_LIST), doc_id="plan"),
-        section_path=("5.1 Indsatser Trafik og Mobilitet", "4. Kvartal 2025"),
-        title="Indsatser 2025",
-        language="da",
-        header="4. Kvartal 2025",
-        quarters=(4,),
+    p = made_passage(
+        GROUPED_LIST, ("5.1 Indsatser Trafik og Mobilitet", "4. Kvartal 2025"), quarters=(4,)
     )
-    request = GenerationRequest(question, "", "da", [Passage(chunk, 1.0, 0.9)])
+    request = GenerationRequest(question, "", "da", [p])
     return [u.text.strip() for p in ExtractiveGenerator().pick(request) for u in p.units]
 
 
@@ -352,17 +362,8 @@ def test_the_organisation_a_question_names_is_no_evidence_for_a_sentence(monkeyp
         "Indkøbspolitikken for Lyngby-Taarbæk Kommune implementeres.\n"
         "Cyklister får lov at dreje til højre i udpegede kryds."
     )
-    chunk = replace(
-        make_chunk(text, 0, 0, len(text), doc_id="plan"),
-        section_path=("5.1 Trafik",),
-        title="Indsatser 2025",
-        organisation="Lyngby-Taarbæk Kommune",
-        language="da",
-        header="5.1 Trafik",
-    )
-    request = GenerationRequest(
-        "Må cyklister dreje til højre i Lyngby-Taarbæk?", "", "da", [Passage(chunk, 1.0, 0.9)]
-    )
+    p = made_passage(text, ("5.1 Trafik",), organisation="Lyngby-Taarbæk Kommune")
+    request = GenerationRequest("Må cyklister dreje til højre i Lyngby-Taarbæk?", "", "da", [p])
     scored, _, _ = ExtractiveGenerator().scored_units(request)
     assert scored[0].unit.text.startswith("Cyklister")
     assert scored[0].score > scored[1].score
