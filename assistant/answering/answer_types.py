@@ -72,9 +72,10 @@ NAMING = re.compile(
 NUMBER = re.compile(r"(?<!\w)\d+(?:[.,]\d+)?")
 QUANTITY_WORD = re.compile(rf"\b(?:{NUMBER_WORDS})\b|%|\bprocent\b|\bpct\b|\bpercent\b", re.I)
 YEAR = re.compile(r"(?:19|20)\d\d")
+#: A phone number ("08-606 81 02", "+45 45 97 30 00"): digits that count nothing.
+PHONE = r"(?:\+\d{2}\s?)?\b\d{2,4}[- ]\d{2,3}(?:\s?\d{2}){2,3}\b"
 NOT_COUNTS = re.compile(
-    r"^\s*\d{1,2}[.)]\s|\S+@\S+|(?:\+\d{2}\s?)?\b\d{2,4}[- ]\d{2,3}(?:\s?\d{2}){2,3}\b|"
-    rf"\b\d{{1,2}}\.?\s+(?:{MONTHS})\b",
+    rf"^\s*\d{{1,2}}[.)]\s|\S+@\S+|{PHONE}|\b\d{{1,2}}\.?\s+(?:{MONTHS})\b",
     re.I,
 )
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from assistant.answering.answer_types import satisfies, wanted_type
+from assistant.answering.answer_types import PHONE, satisfies, wanted_type
 from assistant.answering.base import Draft, GenerationRequest
 from assistant.answering.concepts import (
     COUNT_QUESTION,
@@ -79,9 +79,7 @@ CONTACT_QUESTION = re.compile(
     r"\breach\b|\bnår jag\b|\bnå (?:hende|ham|dem)\b|\bfat i\b|\bget hold of\b",
     re.I,
 )
-CONTACT_LINE = re.compile(
-    r"[\w.+-]+@[\w-]+\.[\w.]+|(?:\+\d{2}\s?)?\b\d{2,4}[- ]\d{2,3}(?:\s?\d{2}){2,3}\b"
-)
+CONTACT_LINE = re.compile(rf"[\w.+-]+@[\w-]+\.[\w.]+|{PHONE}")
 CONTACT_BONUS = 0.1
 #: Name and title lines are short and end without a full stop.
 CONTACT_BLOCK_LINES = 3
