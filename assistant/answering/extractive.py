@@ -207,7 +207,8 @@ class ExtractiveGenerator:
                 for term in self.analyzer.query_terms(key, self.languages)
             }
             concepts = {k: c for k, c in concepts.items() if k not in names}
-        rows: list[tuple[int, Unit, float | None, set[str], float]] = []
+        # (citation number, unit, similarity, the unit's own terms, with its path's, bonus)
+        rows: list[tuple[int, Unit, float | None, set[str], set[str], float]] = []
         units_of: dict[int, list[Unit]] = {}
         contexts: dict[int, set[str]] = {}
         for number, passage in candidates:
@@ -230,10 +231,10 @@ class ExtractiveGenerator:
             for unit, sim in units:
                 if label_key(unit.text) in labels or LABEL.match(unit.text.strip()):
                     continue  # the title or a heading repeated as a line says nothing
-                unit_terms = set(self.analyzer.terms(unit.text, chunk.language or "da")) | context
-                rows.append((number, unit, sim, unit_terms, bonus))
+                own = set(self.analyzer.terms(unit.text, chunk.language or "da"))
+                rows.append((number, unit, sim, own, own | context, bonus))
             contexts[number] = context
-        weight = idf_weights(concepts, [r[3] for r in rows])
+        weight = idf_weights(concepts, [r[4] for r in rows])
         follow_up = request.original_question.strip() and (
             request.original_question.strip() != question.strip()
         )
@@ -244,15 +245,12 @@ class ExtractiveGenerator:
         theme = self._theme_match(concepts, contexts)
         contact = bool(CONTACT_QUESTION.search(question))
         focus = self.questions.focus(question, request.language)
-        if sum(1 for r in rows if matches(focus, r[3])) > FOCUS_MAX_UNITS:
+        if sum(1 for r in rows if matches(focus, r[4])) > FOCUS_MAX_UNITS:
             focus = ()  # a common word ("mål"): naming it does not make a sentence a definition
         total = sum(weight.values()) or 1.0
         scored: list[Scored] = []
-        for number, unit, sim, unit_terms, bonus in rows:
+        for number, unit, sim, own, unit_terms, bonus in rows:
             lexical = sum(w for k, w in weight.items() if matches(concepts[k], unit_terms)) / total
-            own = set(
-                self.analyzer.terms(unit.text, request.passages[number - 1].chunk.language or "da")
-            )
             bonus += SECTION_WEIGHT * theme[number]
             if focus and matches(focus, unit_terms):
                 bonus += FOCUS_BONUS
