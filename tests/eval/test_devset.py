@@ -1,11 +1,13 @@
 """Validates the evaluation datasets ``eval/data/dev.jsonl``, ``eval/data/holdout.jsonl``,
-``eval/data/holdout2.jsonl``, ``eval/data/holdout3.jsonl`` and ``eval/data/holdout4.jsonl``.
+``eval/data/holdout2.jsonl``, ``eval/data/holdout3.jsonl``, ``eval/data/holdout4.jsonl``,
+``eval/data/holdout5.jsonl`` and ``eval/data/holdout6.jsonl``.
 
 The dev set is used while tuning; the held-out sets were written without looking at system output
 and check that the tuning generalises (``holdout2`` is the second one, for a measurement after
 ``holdout`` had been looked at; ``holdout3`` is the third, for a measurement after both earlier
 held-out sets had been looked at; ``holdout4`` is the fourth, untouched one, for a measurement after
-the first three had been looked at). All are data, not code: these tests only check
+the first three had been looked at; ``holdout5`` and ``holdout6`` were written together, blind,
+after all four earlier ones had been looked at). All are data, not code: these tests only check
 that every row is well-formed and that its gold citations really exist in the demo corpus, so that
 retrieval and answer metrics computed on them are meaningful. They read nothing but the JSONL files
 and the corpus files.
@@ -96,6 +98,8 @@ DATASETS = [
     _holdout("holdout2", "h2"),
     _holdout("holdout3", "h3"),
     _holdout("holdout4", "h4"),
+    _holdout("holdout5", "h5"),
+    _holdout("holdout6", "h6"),
 ]
 
 PAGE_MARKER = re.compile(r"(?:^|\s)\d{1,3}/\d{2,3}(?:\s|$)")  # e.g. "5/30"
