@@ -91,6 +91,12 @@ class Settings(BaseSettings):
         description="Match English questions' words against Danish and Swedish text through "
         "the glossary (vectorstore/glossary_en.tsv) in BM25 and the abstain check.",
     )
+    cognates: bool = Field(
+        True,
+        description="A Danish or Swedish question's BM25 query also searches the indexed words "
+        "spelt nearly like its words the index lacks (Swedish 'jordvärme' finds Danish "
+        "'jordvarme').",
+    )
 
     # --- answering -----------------------------------------------------------------------
     generator: Literal["extractive", "llm"] = Field("extractive", description="Answer backend.")

@@ -22,6 +22,15 @@ STEMMER_NAMES = {
     "de": "german",
 }
 MIN_PART = 4
+#: Danish and Swedish write one word with different letters (värme/varme, grön/grøn,
+#: tillgänglighet/tilgængelighed): folded to one letter before spellings are compared.
+FOLD = str.maketrans({"ä": "a", "æ": "a", "ö": "o", "ø": "o", "å": "a", "é": "e"})
+#: Shorter words are too often near-spellings of unrelated words (lägger/ligger).
+COGNATE_MIN_LENGTH = 6
+#: rapidfuzz ratio (0-100) of the folded spellings; 80-90 found the same passages on the
+#: evaluation sets, 85 with the fewest unrelated words.
+COGNATE_CUTOFF = 85.0
+COGNATES_PER_WORD = 2
 MIN_COMPOUND = 8
 LINKERS = ("s", "e")
 
@@ -307,6 +316,7 @@ class Analyzer:
 
     def __init__(self, vocabulary: set[str] | None = None) -> None:
         self.vocabulary = vocabulary or set()
+        self._folded: tuple[list[str], list[str]] | None = None
 
     @staticmethod
     def vocabulary_of(texts: Iterable[str]) -> set[str]:
@@ -331,6 +341,35 @@ class Analyzer:
             parts = split_compound(token, self.vocabulary)
             if parts:
                 out.extend(stem_all(parts, language))
+        return out
+
+    def cognates(self, text: str) -> list[str]:
+        """Corpus words spelt nearly like a word of ``text`` that the corpus lacks.
+
+        A Swedish question about a Danish passage ("jordvärme", "årsverk",
+        "tillgänglighetsstrategin") shares no word with it, though a reader of either language
+        sees the same word ("jordvarme", "årsværk", "tilgængelighedsstrategien"). Words the
+        corpus has are left alone: they match already, and their near-spellings are other words.
+        """
+        from rapidfuzz import fuzz, process
+
+        folded = self._folded
+        if folded is None:
+            ordered = sorted(self.vocabulary)
+            folded = self._folded = (ordered, [w.translate(FOLD) for w in ordered])
+        originals, spellings = folded
+        out: list[str] = []
+        for word in dict.fromkeys(words(text)):
+            if len(word) < COGNATE_MIN_LENGTH or not word.isalpha() or word in self.vocabulary:
+                continue
+            for _, _, i in process.extract(
+                word.translate(FOLD),
+                spellings,
+                scorer=fuzz.ratio,
+                score_cutoff=COGNATE_CUTOFF,
+                limit=COGNATES_PER_WORD,
+            ):
+                out.append(originals[i])
         return out
 
     def query_terms(self, text: str, languages: Iterable[str]) -> list[str]:

@@ -24,6 +24,8 @@ from vectorstore.records import StoredChunk, version_signature
 from vectorstore.store import ChromaStore
 
 Mode = Literal["hybrid", "dense", "bm25"]
+#: Languages close enough that one's words are near-spellings of the other's.
+SCANDINAVIAN = frozenset({"da", "sv", "no"})
 
 
 class HybridRetriever:
@@ -168,15 +170,19 @@ class HybridRetriever:
         return passages
 
     def _lexical_query(self, query: str, language: str | None) -> str:
-        """The BM25 query: the question, and for an English one its glossary words too."""
-        if not self.settings.glossary or "en" not in self.settings.languages:
+        """The BM25 query: the question, plus for an English one its glossary words and for a
+        Danish or Swedish one the corpus's near-spellings of the words the corpus lacks."""
+        s = self.settings
+        if not (s.glossary and "en" in s.languages) and not s.cognates:
             return query
         if language is None:
-            language = detect_language(query, self.settings.languages)
-        if language != "en":
-            return query
-        translated = english_glossary().translate(query, self.settings.languages)
-        return f"{query} {translated}" if translated else query
+            language = detect_language(query, s.languages)
+        extra = ""
+        if language == "en" and s.glossary:
+            extra = english_glossary().translate(query, s.languages)
+        elif language in SCANDINAVIAN and s.cognates:
+            extra = " ".join(self.lexical.cognates(query))
+        return f"{query} {extra}" if extra else query
 
     def _expand(
         self,

@@ -1,0 +1,52 @@
+"""Danish-Swedish near-spellings: a Swedish question's words that the corpus lacks also search
+the Danish words spelt nearly like them, so BM25 finds the Danish passage."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.retrieval.retriever import HybridRetriever
+from vectorstore.analysis import Analyzer
+from vectorstore.filters import SearchFilter
+
+STAFF = SearchFilter(audience="staff")
+
+
+@pytest.mark.unit
+def test_a_missing_word_finds_its_near_spelling_and_known_words_are_left_alone():
+    analyzer = Analyzer(
+        {"jordvarme", "tilgængelighedsstrategien", "årsværk", "ligger", "praksis", "handler"}
+    )
+    found = analyzer.cognates("Hur går det med tillgänglighetsstrategin och jordvärme?")
+    assert found == ["tilgængelighedsstrategien", "jordvarme"]
+    assert analyzer.cognates("Hur många årsverk?") == ["årsværk"]
+    # in the corpus already: matches as it is, no near-spellings added
+    assert analyzer.cognates("jordvarme praksis") == []
+    # short words and spellings too far apart stay out ("lägger" is not "ligger")
+    assert analyzer.cognates("Vem lägger fram det?") == []
+
+
+@pytest.mark.integration
+def test_a_swedish_word_finds_the_danish_passage_in_bm25(demo_core):
+    query = "översyn av praxis för jordvärme"
+    with_cognates = demo_core.retriever.search(
+        query, STAFF, k=3, mode="bm25", language="sv", expand=False
+    )
+    assert with_cognates and "jordvarme" in with_cognates[0].chunk.text
+    plain = HybridRetriever(
+        demo_core.store,
+        demo_core.embedder,
+        demo_core.settings.model_copy(update={"cognates": False}),
+    )
+    assert not any(
+        "jordvarme" in p.chunk.text
+        for p in plain.search(query, STAFF, k=3, mode="bm25", language="sv", expand=False)
+    )
+
+
+@pytest.mark.integration
+def test_only_danish_and_swedish_questions_get_near_spellings(demo_core):
+    retriever = demo_core.retriever
+    assert "jordvarme" in retriever._lexical_query("Vad händer med jordvärme?", "sv")
+    english = "What happens with ground-source heat?"
+    assert "jordvarme" not in retriever._lexical_query(english, "en")
