@@ -25,6 +25,8 @@ MIN_PART = 4
 #: Danish and Swedish write one word with different letters (värme/varme, grön/grøn,
 #: tillgänglighet/tilgængelighed): folded to one letter before spellings are compared.
 FOLD = str.maketrans({"ä": "a", "æ": "a", "ö": "o", "ø": "o", "å": "a", "é": "e"})
+#: Languages close enough that one's words are near-spellings of the other's.
+SCANDINAVIAN = frozenset({"da", "sv", "no"})
 #: Shorter words are too often near-spellings of unrelated words (lägger/ligger).
 COGNATE_MIN_LENGTH = 6
 #: rapidfuzz ratio (0-100) of the folded spellings; 80-90 found the same passages on the
@@ -311,12 +313,36 @@ def split_compound(word: str, vocabulary: set[str]) -> list[str]:
     return best
 
 
+class NearSpellings:
+    """The words of a vocabulary spelt nearly like a given word, Danish and Swedish letters
+    folded together (see ``FOLD``)."""
+
+    def __init__(self, vocabulary: Iterable[str]) -> None:
+        self.words = sorted(w for w in vocabulary if len(w) >= COGNATE_MIN_LENGTH and w.isalpha())
+        self.folded = [w.translate(FOLD) for w in self.words]
+
+    def of(self, word: str) -> list[str]:
+        """Up to ``COGNATES_PER_WORD`` words, closest first; none for short or odd words."""
+        if len(word) < COGNATE_MIN_LENGTH or not word.isalpha():
+            return []
+        from rapidfuzz import fuzz, process
+
+        hits = process.extract(
+            word.translate(FOLD),
+            self.folded,
+            scorer=fuzz.ratio,
+            score_cutoff=COGNATE_CUTOFF,
+            limit=COGNATES_PER_WORD,
+        )
+        return [self.words[i] for _, _, i in hits]
+
+
 class Analyzer:
     """Turns text into index terms for one corpus: stems plus stems of compound parts."""
 
     def __init__(self, vocabulary: set[str] | None = None) -> None:
         self.vocabulary = vocabulary or set()
-        self._folded: tuple[list[str], list[str]] | None = None
+        self._spellings: NearSpellings | None = None
 
     @staticmethod
     def vocabulary_of(texts: Iterable[str]) -> set[str]:
@@ -351,25 +377,13 @@ class Analyzer:
         sees the same word ("jordvarme", "årsværk", "tilgængelighedsstrategien"). Words the
         corpus has are left alone: they match already, and their near-spellings are other words.
         """
-        from rapidfuzz import fuzz, process
-
-        folded = self._folded
-        if folded is None:
-            ordered = sorted(self.vocabulary)
-            folded = self._folded = (ordered, [w.translate(FOLD) for w in ordered])
-        originals, spellings = folded
+        spellings = self._spellings
+        if spellings is None:
+            spellings = self._spellings = NearSpellings(self.vocabulary)
         out: list[str] = []
         for word in dict.fromkeys(words(text)):
-            if len(word) < COGNATE_MIN_LENGTH or not word.isalpha() or word in self.vocabulary:
-                continue
-            for _, _, i in process.extract(
-                word.translate(FOLD),
-                spellings,
-                scorer=fuzz.ratio,
-                score_cutoff=COGNATE_CUTOFF,
-                limit=COGNATES_PER_WORD,
-            ):
-                out.append(originals[i])
+            if word not in self.vocabulary:
+                out.extend(spellings.of(word))
         return out
 
     def query_terms(self, text: str, languages: Iterable[str]) -> list[str]:

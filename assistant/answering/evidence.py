@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from assistant.answering.rewrite import content_words
 from assistant.retrieval.hints import analyse
 from assistant.retrieval.passage import Passage
-from vectorstore.analysis import split_compound, stem_all
+from vectorstore.analysis import SCANDINAVIAN, NearSpellings, split_compound, stem_all
 from vectorstore.glossary import english_glossary
 
 TOP = 3
@@ -78,6 +78,12 @@ class CorpusView:
 
     vocabulary: Collection[str]
     periods: Collection[tuple[int, int | None]]
+    spellings: NearSpellings | None = None
+
+    def spelt_nearly(self, word: str) -> bool:
+        """Whether the corpus has a near-spelling of ``word`` (Swedish "årsverk" for the
+        Danish "årsværk"): a Danish or Swedish word the corpus lacks may be its neighbour's."""
+        return self.spellings is not None and bool(self.spellings.of(word))
 
 
 def _stems(word: str, languages: Sequence[str]) -> set[str]:
@@ -213,7 +219,15 @@ def measure(
     missing_period = wrong_period = False
     hints = analyse(question)
     if view is not None:
-        candidates = dict.fromkeys(name_like(question, language) + focus_words(question, language))
+        names = name_like(question, language)
+        # A counted thing may be spelt the neighbour language's way ("årsverk"/"årsværk"); a
+        # name is not (a near-spelling of "Västerås" is "västra", another word).
+        things = [
+            w
+            for w in focus_words(question, language)
+            if not (language in SCANDINAVIAN and view.spelt_nearly(w))
+        ]
+        candidates = dict.fromkeys(names + things)
         unknown = tuple(w for w in candidates if not _known(w, view.vocabulary, languages))
         if use_glossary:
             unknown += tuple(unknown_english_focus(question, language, view.vocabulary, languages))

@@ -17,6 +17,7 @@ from assistant.retrieval.hints import analyse
 from assistant.retrieval.passage import Passage
 from assistant.settings import Settings
 from ingestion.language import detect_language
+from vectorstore.analysis import SCANDINAVIAN, NearSpellings
 from vectorstore.filters import SearchFilter, chunk_allowed, visible_share
 from vectorstore.glossary import english_glossary
 from vectorstore.lexical import LexicalIndex
@@ -24,8 +25,6 @@ from vectorstore.records import StoredChunk, version_signature
 from vectorstore.store import ChromaStore
 
 Mode = Literal["hybrid", "dense", "bm25"]
-#: Languages close enough that one's words are near-spellings of the other's.
-SCANDINAVIAN = frozenset({"da", "sv", "no"})
 
 
 class HybridRetriever:
@@ -71,7 +70,8 @@ class HybridRetriever:
             for q in c.quarters
         }
         vocabulary = self.lexical.vocabulary["staff" if flt.audience == "staff" else "public"]
-        view = CorpusView(vocabulary, frozenset(periods))
+        spellings = NearSpellings(vocabulary) if self.settings.cognates else None
+        view = CorpusView(vocabulary, frozenset(periods), spellings)
         self._view = (key, view)  # one assignment: a concurrent reader sees key and view together
         return view
 

@@ -50,3 +50,21 @@ def test_only_danish_and_swedish_questions_get_near_spellings(demo_core):
     assert "jordvarme" in retriever._lexical_query("Vad händer med jordvärme?", "sv")
     english = "What happens with ground-source heat?"
     assert "jordvarme" not in retriever._lexical_query(english, "en")
+
+
+@pytest.mark.integration
+def test_a_counted_thing_may_be_a_near_spelling_but_a_name_may_not(demo_core):
+    """ "årsverk" is the Danish documents' "årsværk"; "Västerås" is not "västra"."""
+    from assistant.answering.evidence import measure
+
+    retriever = demo_core.retriever
+    languages = demo_core.settings.languages
+    view = retriever.corpus_view(STAFF)
+    assert view.spelt_nearly("västerås")  # the near-spelling exists ...
+
+    def unknown(question: str) -> tuple[str, ...]:
+        passages = retriever.search(question, STAFF, language="sv")
+        return measure(question, "sv", passages, languages, view).unknown_names
+
+    assert unknown("Hur många årsverk används i CTMB?") == ()
+    assert unknown("Vilka klimatmål har Västerås stad?") == ("västerås",)  # ... and is not used
