@@ -369,8 +369,9 @@ class Analyzer:
                 out.extend(stem_all(parts, language))
         return out
 
-    def cognates(self, text: str) -> list[str]:
-        """Corpus words spelt nearly like a word of ``text`` that the corpus lacks.
+    def cognates(self, text: str) -> dict[str, list[str]]:
+        """For each word of ``text`` that the corpus lacks, the corpus words spelt nearly
+        like it.
 
         A Swedish question about a Danish passage ("jordvärme", "årsverk",
         "tillgänglighetsstrategin") shares no word with it, though a reader of either language
@@ -380,10 +381,10 @@ class Analyzer:
         spellings = self._spellings
         if spellings is None:
             spellings = self._spellings = NearSpellings(self.vocabulary)
-        out: list[str] = []
+        out: dict[str, list[str]] = {}
         for word in dict.fromkeys(words(text)):
-            if word not in self.vocabulary:
-                out.extend(spellings.of(word))
+            if word not in self.vocabulary and (near := spellings.of(word)):
+                out[word] = near
         return out
 
     def query_terms(self, text: str, languages: Iterable[str]) -> list[str]:

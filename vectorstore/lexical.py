@@ -112,8 +112,8 @@ class LexicalIndex:
             top = np.argsort(-scores, kind="stable")
         return [(self.chunks[i], float(scores[i])) for i in top if scores[i] > 0]
 
-    def cognates(self, text: str) -> list[str]:
-        """Indexed words spelt nearly like the words of ``text`` the index lacks (see
+    def cognates(self, text: str) -> dict[str, list[str]]:
+        """Indexed words spelt nearly like each word of ``text`` the index lacks (see
         ``Analyzer.cognates``)."""
         return self._analyzer.cognates(text)
 

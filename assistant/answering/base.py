@@ -32,6 +32,9 @@ class GenerationRequest:
     #: For an English question: the embedding of its glossary words in Danish and Swedish.
     translated_vector: Sequence[float] | None = None
     unit_vectors: Mapping[str, Sequence[UnitVector]] = field(default_factory=dict)
+    #: For a Danish or Swedish question: its words the corpus lacks, each with the corpus words
+    #: spelt nearly like it (Swedish "jordvärme": Danish "jordvarme").
+    near_spellings: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from vectorstore.analysis import Analyzer, stem_all
 from vectorstore.glossary import Entry, english_glossary
@@ -75,14 +75,27 @@ class QuestionConcepts:
             return tuple(alt for concept in concepts for alt in concept)
         return ()
 
-    def concepts(self, text: str, language: str) -> dict[object, Concept]:
+    def concepts(
+        self, text: str, language: str, near: Mapping[str, Sequence[str]] | None = None
+    ) -> dict[object, Concept]:
         """What a unit may match of the question: each of its terms, and for an English
         question each glossary entry it uses (any of the entry's Danish or Swedish words —
         all words of a phrase — counts as the entry), since the documents share no words with
-        an English question. An entry counts once however many translations it has."""
+        an English question. An entry counts once however many translations it has. A word
+        with ``near`` spellings (the neighbour language's: "jordvärme", "jordvarme") is matched
+        by any of them too."""
         concepts: dict[object, Concept] = {
             t: (frozenset((t,)),) for t in self.analyzer.query_terms(text, self.languages)
         }
+        for word, spellings in (near or {}).items():
+            alternatives = tuple(
+                frozenset(self.analyzer.terms(alt, lang))
+                for alt in spellings
+                for lang in self.languages
+            )
+            for t in self.analyzer.query_terms(word, self.languages):
+                if t in concepts:
+                    concepts[t] = tuple(dict.fromkeys((*concepts[t], *alternatives)))
         if language == "en":
             for entry in english_glossary().matches(text):
                 concepts[entry.english] = self.entry_concept(entry)

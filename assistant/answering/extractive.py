@@ -104,6 +104,9 @@ WHEN = re.compile(r"hvornår|\bnår\b|\bnär\b|\bwhen\b|tidspunkt|dato|datum|\bd
 #: A line that is only a label: an all-capitals word or two ("KONTAKT").
 LABEL = re.compile(r"^[•\-–o]?\s*[A-ZÆØÅÄÖ]{3,}(?:\s+[A-ZÆØÅÄÖ]{3,})?:?$")
 HEADING_LIKE = re.compile(r"^(?:•\s*)?(?:[1-4][.)]?\s*(?:og|och|–|-)?\s*)*kvartal\s*\d{4}$", re.I)
+#: A milestone item names its project before a dash or comma ("Revision af praksis for jordvarme
+#: – læring fra klagesager"); the same project recurs in the lists of several quarters.
+PROJECT_STEP = re.compile(r"^(?:[•\-–o]\s+)?(\S.{3,80}?)(?:\s+[–-]\s+|,\s+)\S")
 #: A sub-item under a group heading in a milestone list ("o Politisk behandling af …").
 SUB_ITEM = re.compile(r"^\s*o\s+")
 #: A sentence that announces the list after it ("… har tre prioriteringar som allt utgår från:",
@@ -138,6 +141,13 @@ def label_key(text: str) -> str:
     """A line compared as a label: without bullet, numbering, colon, case and spacing."""
     text = re.sub(r"^[•\-–o]\s+|^\d+(?:\.\d+)*\.?\s+|:$", "", text.strip())
     return " ".join(text.casefold().split())
+
+
+def project_key(unit: Unit) -> str | None:
+    """The project a milestone item is a step of ("Revision af praksis for jordvarme"), as a
+    comparable key; None for a sentence or an item without one."""
+    m = PROJECT_STEP.match(unit.text.strip()) if unit.is_item else None
+    return label_key(m.group(1)) if m else None
 
 
 def intents(question: str) -> set[str]:
@@ -196,7 +206,7 @@ class ExtractiveGenerator:
         wanted = intents(question)
         hints = analyse(question)
         candidates = list(enumerate(request.passages[: MAX_PASSAGES + 3], start=1))
-        concepts = self.questions.concepts(question, request.language)
+        concepts = self.questions.concepts(question, request.language, request.near_spellings)
         if DROP_ORGANISATION_NAMES:
             # The organisation a question names scopes the search (every passage is its); its
             # name in a sentence ("… for Lyngby-Taarbæk Kommune") says nothing about the answer.
@@ -340,13 +350,21 @@ class ExtractiveGenerator:
             ):
                 by_number.setdefault(s.number, []).append(s.unit)
         top_passage = request.passages[top_number - 1]
+        steps: dict[int, list[Unit]] = {}
+        if "milestone" in wanted and not analyse(question).quarters:
+            # "What happens with X during the year?": X's step in each quarter, not the whole
+            # list of the one quarter that scored best.
+            steps = self._project_steps(best, candidates, units_of)
         list_answer = (
-            "milestone" in wanted
+            not steps
+            and "milestone" in wanted
             and not WHEN.search(question)
             and sum(u.is_item for u in units_of[top_number])
             >= max(1, len(units_of[top_number]) // 2)
         )
-        if list_answer:
+        if steps:
+            by_number = steps
+        elif list_answer:
             # "What happens in Q3 under X?": the whole milestone list is the answer, and a list
             # split across chunks continues in the neighbours expansion pulled in.
             # Other places are distractors then: the answer is this list (and its continuation).
@@ -362,8 +380,12 @@ class ExtractiveGenerator:
                 units.extend(self._new(units, self._announced(units, units_of[number])))
                 if CONTACT_QUESTION.search(question):
                     units.extend(self._new(units, self._contact_block(units, units_of[number])))
+        if steps:  # a project through the year reads in the order of its quarters
+            order = sorted(by_number, key=lambda n: (request.passages[n - 1].chunk.quarters, n))
+        else:
+            order = sorted(by_number, key=lambda n: (n != top_number, n))
         picked, budget = [], MAX_CHARS
-        for number in sorted(by_number, key=lambda n: (n != top_number, n)):
+        for number in order:
             units = sorted(by_number[number], key=lambda u: u.start)
             units = self._within_budget(units, budget)
             if not units:
@@ -371,6 +393,24 @@ class ExtractiveGenerator:
             budget -= sum(len(u.text) for u in units)
             picked.append(Picked(number, request.passages[number - 1], units))
         return picked
+
+    @staticmethod
+    def _project_steps(
+        best: Scored, candidates: list[tuple[int, Passage]], units_of: dict[int, list[Unit]]
+    ) -> dict[int, list[Unit]]:
+        """The items of ``best``'s project ("<project> – <step>") in the quarter lists of the
+        candidate passages, when they appear in more than one quarter."""
+        key = project_key(best.unit)
+        if key is None:
+            return {}
+        steps = {
+            number: found
+            for number, passage in candidates
+            if passage.chunk.quarters
+            and (found := [u for u in units_of[number] if project_key(u) == key])
+        }
+        quarters = {q for number in steps for q in candidates[number - 1][1].chunk.quarters}
+        return steps if len(quarters) > 1 else {}
 
     def _named_groups(
         self, listed: list[tuple[int, Unit]], question: str, language: str

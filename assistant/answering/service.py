@@ -20,6 +20,7 @@ from assistant.retrieval.retriever import HybridRetriever
 from assistant.retrieval.scope import named_organisations
 from assistant.settings import Settings
 from ingestion.language import detect_language_with_confidence
+from vectorstore.analysis import SCANDINAVIAN
 from vectorstore.filters import SearchFilter
 from vectorstore.glossary import english_glossary
 
@@ -173,6 +174,9 @@ class AnswerService:
             query_vector=self.retriever.query_vector(prep.standalone),
             translated_vector=self._translated_vector(prep),
             unit_vectors=self.retriever.store.unit_vectors([p.chunk_id for p in prep.passages]),
+            near_spellings=(
+                self.retriever.cognates(prep.standalone) if prep.language in SCANDINAVIAN else {}
+            ),
         )
 
     def _translated_vector(self, prep: Prepared) -> list[float] | None:

@@ -181,8 +181,13 @@ class HybridRetriever:
         if language == "en" and s.glossary:
             extra = english_glossary().translate(query, s.languages)
         elif language in SCANDINAVIAN and s.cognates:
-            extra = " ".join(self.lexical.cognates(query))
+            extra = " ".join(w for near in self.cognates(query).values() for w in near)
         return f"{query} {extra}" if extra else query
+
+    def cognates(self, text: str) -> dict[str, list[str]]:
+        """The indexed near-spellings of each word of ``text`` the index lacks (none when
+        ``cognates`` is off)."""
+        return self.lexical.cognates(text) if self.settings.cognates else {}
 
     def _expand(
         self,

@@ -149,6 +149,21 @@ def test_a_sentence_announcing_a_list_is_answered_with_the_list(demo_core, quest
         assert any(item in c.quote for c in answer.citations), item
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Hvad sker der med revisionen af praksis for jordvarme i løbet af året?",
+        # Swedish spelling: found through the Danish near-spelling
+        "Vad händer med revisionen av praxis för jordvärme under året?",
+    ],
+)
+def test_a_project_through_the_year_gets_its_step_in_each_quarter(demo_core, question):
+    answer = ask(demo_core, question)
+    quarters = [c.section_path[-1] for c in answer.citations]
+    assert len(quarters) >= 3 and quarters == sorted(quarters), quarters
+    assert all("praksis for jordvarme" in c.quote for c in answer.citations)
+
+
 # --- abstaining --------------------------------------------------------------------------------
 @pytest.mark.parametrize("flt", [STAFF, PUBLIC], ids=["staff", "public"])
 @pytest.mark.parametrize("question,language", UNANSWERABLE)

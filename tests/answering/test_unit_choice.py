@@ -371,3 +371,88 @@ def test_the_organisation_a_question_names_is_no_evidence_for_a_sentence(monkeyp
     scored, _, _ = ExtractiveGenerator().scored_units(request)
     by_text = {s.unit.text[:10]: s.score for s in scored}
     assert by_text["Indkøbspol"] == pytest.approx(by_text["Cyklister "])  # the name pulled even
+
+
+def test_a_swedish_word_matches_its_danish_spelling_when_near_spellings_are_given():
+    text = (
+        "Revision af praksis for jordvarme – politisk sag udarbejdet\n"
+        "Øget tilsyn med jordtransporter – procedure for tilsyn fastlagt"
+    )
+    plain = GenerationRequest("Vad händer med jordvärme?", "", "sv", [passage(text)])
+    scored, _, _ = ExtractiveGenerator().scored_units(plain)
+    assert scored[0].score == scored[1].score  # no word in common with either line
+    near = replace(plain, near_spellings={"jordvärme": ["jordvarme"]})
+    scored, _, _ = ExtractiveGenerator().scored_units(near)
+    assert "jordvarme" in scored[0].unit.text
+    assert scored[0].score > scored[1].score
+
+
+QUARTER_LISTS = [
+    (
+        "1. Kvartal 2025",
+        "• Revision af praksis for jordvarme – læring fra klagesager\n"
+        "• Grøn trepart – politisk medlem udpeget",
+    ),
+    (
+        "2. Kvartal 2025",
+        "• Revision af praksis for jordvarme – politisk sag udarbejdet\n"
+        "• Grøn trepart – opstart i VOS Øresund",
+    ),
+    ("3. Kvartal 2025", "• Revision af praksis for jordvarme, ny praksis udmeldt"),
+]
+
+
+def quarter_passages() -> list[Passage]:
+    return [
+        made_passage(text, ("7.1 Indsatser Natur og Miljø", heading), number=i, quarters=(i + 1,))
+        for i, (heading, text) in enumerate(QUARTER_LISTS)
+    ]
+
+
+@pytest.mark.parametrize(
+    "item,key",
+    [
+        (
+            "• Revision af praksis for jordvarme – læring fra klagesager",
+            "revision af praksis for jordvarme",
+        ),
+        (
+            "• Revision af praksis for jordvarme, ny praksis udmeldt",
+            "revision af praksis for jordvarme",
+        ),
+        ("• Grøn trepart – opstart i VOS Øresund", "grøn trepart"),
+        ("• Trafiksikkerhedsplanen", None),
+    ],
+)
+def test_project_key(item, key):
+    from assistant.answering.extractive import project_key
+    from ingestion.units import Unit
+
+    assert project_key(Unit(0, len(item), item, True)) == key
+
+
+def test_a_project_through_the_year_gets_its_step_in_every_quarter():
+    # the passages come best first: the 2nd quarter's list ranks above the others
+    first, second, third = quarter_passages()
+    request = GenerationRequest(
+        "Hvad sker der med revisionen af praksis for jordvarme i løbet af året?",
+        "",
+        "da",
+        [second, first, third],
+    )
+    picked = ExtractiveGenerator().pick(request)
+    assert [p.passage.chunk.quarters for p in picked] == [(1,), (2,), (3,)]
+    for p in picked:
+        assert [u.text.split(" – ")[0].split(",")[0] for u in p.units] == [
+            "• Revision af praksis for jordvarme"
+        ]
+
+
+def test_a_question_naming_a_quarter_still_gets_that_quarters_list():
+    first, second, third = quarter_passages()
+    request = GenerationRequest(
+        "Hvad sker der med jordvarme i 2. kvartal?", "", "da", [second, first, third]
+    )
+    picked = ExtractiveGenerator().pick(request)
+    assert [p.passage.chunk.quarters for p in picked] == [(2,)]
+    assert len(picked[0].units) == 2  # the whole list of that quarter
