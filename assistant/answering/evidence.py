@@ -55,6 +55,11 @@ FOCUS_SKIP = {
     "kontaktperson",
 }
 YEARLIKE = re.compile(r"^(19|20)\d\d$")
+#: In English a capitalised word is a name only before one of these ("Odense Municipality"):
+#: elsewhere it may be an ordinary word capitalised for emphasis or as a title.
+ORGANISATION_WORD = re.compile(
+    r"^(?:municipality|county|region|kommunes?|kommuns?|city|council)(?:['’]s)?$", re.I
+)
 TOKEN = re.compile(r"[^\W_][\w\-’']*", re.UNICODE)
 
 
@@ -102,7 +107,8 @@ def _known(word: str, vocabulary: Collection[str], languages: Sequence[str]) -> 
 def name_like(question: str, language: str) -> list[str]:
     """Tokens that look like names or codes: capitalised after the first word, or containing
     digits (years excluded). In English questions only tokens with digits or non-English letters
-    count, since ordinary English words never occur in Danish and Swedish documents."""
+    count, since ordinary English words never occur in Danish and Swedish documents — and names
+    of organisations ("Odense Municipality"), which would."""
     tokens = TOKEN.findall(question)
     out: list[str] = []
     for position, raw in enumerate(tokens):
@@ -113,7 +119,12 @@ def name_like(question: str, language: str) -> list[str]:
         capital = position > 0 and token[:1].isupper()
         if not (has_digit or capital):
             continue
-        if language == "en" and not has_digit and token.isascii():
+        if (
+            language == "en"
+            and not has_digit
+            and token.isascii()
+            and not (position + 1 < len(tokens) and ORGANISATION_WORD.match(tokens[position + 1]))
+        ):
             continue
         out.append(token.casefold())
     return out
