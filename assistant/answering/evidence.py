@@ -26,6 +26,12 @@ from vectorstore.analysis import SCANDINAVIAN, NearSpellings, split_compound, st
 from vectorstore.glossary import english_glossary
 
 TOP = 3
+#: "X in Q4" where Q4's passages have at most a third of X's words and another quarter's have
+#: two thirds: X is in the documents, not in that quarter. (Shares of a few words: 2 of 3 is
+#: 0.666…, hence the tolerance.)
+PERIOD_TOPIC_IN_QUARTER = 1 / 3
+PERIOD_TOPIC_ELSEWHERE = 2 / 3
+EPSILON = 1e-9
 TIME_WORDS = re.compile(
     r"kvartal|quarter|^q[1-4]$|første|andet|anden|tredje|fjerde|första|andra|fjärde|first|second|third|fourth|^\d+$"
 )
@@ -260,7 +266,10 @@ def measure(
         if topic and others:
             best_matched = max((_coverage(topic, p, languages) for p in matched), default=0.0)
             best_other = max(_coverage(topic, p, languages) for p in others)
-            wrong_period = best_matched < 0.34 and best_other >= 0.67
+            wrong_period = (
+                best_matched <= PERIOD_TOPIC_IN_QUARTER + EPSILON
+                and best_other >= PERIOD_TOPIC_ELSEWHERE - EPSILON
+            )
     return Evidence(dense, coverage, unknown, missing_period, wrong_period)
 
 
