@@ -16,13 +16,18 @@ from typing import Literal
 AnswerType = Literal["time", "quantity", "amount"]
 
 TIME_QUESTION = re.compile(
-    # "når det gælder" / "när det gäller" mean "as regards", not "when".
-    r"\bhvornår\b|\bnår\b(?! det gælder| det kommer til)|\bnär\b(?! det gäller| det kommer till)|"
-    r"\bwhen\b|hvilket år|vilket år|what year|which year|"
+    r"\bhvornår\b|\bwhen\b|hvilket år|vilket år|what year|which year|"
     r"hvilken dato|vilket datum|what date|hur länge|hvor længe|how long|since when|siden hvornår|"
     r"sedan när",
     re.I,
 )
+#: Danish "når" and Swedish "när" ask "when?" only where the question starts ("Når blev …?",
+#: "Och när ska …?"); further in they join a clause ("…, når strategien skal føres ud i livet",
+#: "… när det gäller parkering") and ask nothing. Swedish "når" is "reaches".
+WHEN_AT_START = {
+    "da": re.compile(r"^\W*(?:(?:og|men|så)\s+)?når\b", re.I),
+    "sv": re.compile(r"^\W*(?:(?:och|men|så)\s+)?när\b", re.I),
+}
 QUANTITY_QUESTION = re.compile(
     r"\bhvor mange\b|\bhvor meget\b|\bhvor stor|\bhur många\b|\bhur mycket\b|\bhur stor|"
     r"\bhow many\b|\bhow much\b|\bhow large\b|\bhow big\b",
@@ -81,16 +86,20 @@ NOT_COUNTS = re.compile(
 
 
 def wanted_type(question: str, language: str | None = None) -> AnswerType | None:
-    """The kind of answer ``question`` asks for, if it is one we can check. ``language`` is
-    the question's: Swedish "når" means "reaches" ("Hur når jag henne?"), Danish "når" "when"."""
-    if AMOUNT_QUESTION.search(question):
-        return "amount"
-    if QUANTITY_QUESTION.search(question):
-        return "quantity"
-    text = re.sub(r"\bnår\b", " ", question, flags=re.I) if language == "sv" else question
-    if TIME_QUESTION.search(text):
-        return "time"
-    return None
+    """The kind of answer ``question`` asks for, if it is one we can check: the question word
+    that comes first decides ("Hvornår går man i gang med at gøre op, hvor meget …?" asks when;
+    the "hvor meget" is part of what is asked about). ``language`` is the question's, for
+    "når"/"när" (see ``WHEN_AT_START``); without one both are read."""
+    found: list[tuple[int, int, AnswerType]] = []
+    for order, (kind, pattern) in enumerate(
+        (("amount", AMOUNT_QUESTION), ("quantity", QUANTITY_QUESTION), ("time", TIME_QUESTION))
+    ):
+        if m := pattern.search(question):
+            found.append((m.start(), order, kind))
+    starts = [WHEN_AT_START[language]] if language in WHEN_AT_START else WHEN_AT_START.values()
+    if any(p.match(question) for p in starts):
+        found.append((0, 2, "time"))
+    return min(found)[2] if found else None
 
 
 def states_time(text: str) -> bool:

@@ -27,6 +27,14 @@ pytestmark = pytest.mark.unit
         ("Hvem har ansvaret, når det gælder cykelstier?", None),
         ("Hvad sker der i 3. kvartal under grøn mobilitet?", None),
         ("Who is responsible for KMPP?", None),
+        # the first question word decides; a later one belongs to what is asked about
+        ("Hvornår går man i gang med at gøre op, hvor meget areal der passes?", "time"),
+        ("Hvor mange årsværk bruges, og hvornår?", "quantity"),
+        # "når"/"när" ask "when" at the start only; further in they join a clause
+        ("Når blev strategien vedtaget?", "time"),
+        ("Och när ska handlingsplanen vara klar?", "time"),
+        ("Hvordan hænger målene sammen, når strategien skal føres ud i livet?", None),
+        ("Vad händer när pilotprojektet är klart?", None),
     ],
 )
 def test_wanted_type(question, kind):
