@@ -17,7 +17,7 @@ from assistant.contract import AnswerOut, Message, Suggestion
 from assistant.errors import BadRequest, GeneratorError
 from assistant.retrieval.passage import Passage
 from assistant.retrieval.retriever import HybridRetriever
-from assistant.retrieval.scope import named_organisations
+from assistant.retrieval.scope import named_organisations, refers_to_an_organisation
 from assistant.settings import Settings
 from ingestion.language import detect_language_with_confidence
 from vectorstore.analysis import SCANDINAVIAN
@@ -108,13 +108,22 @@ class AnswerService:
                 log.warning("LLM rewrite failed, using rules: %s", exc.message)
         return rewrite(question, history)
 
-    def scoped(self, question: str, flt: SearchFilter) -> SearchFilter:
+    def scoped(
+        self, question: str, flt: SearchFilter, history: Sequence[Message] = ()
+    ) -> SearchFilter:
         """``flt`` narrowed to the organisations the question names (when it names any the
-        caller may see and the caller has not chosen organisations already)."""
+        caller may see and the caller has not chosen organisations already). In a conversation,
+        "the municipality" / "kommunen" means the one named last."""
         if flt.organisations or not self.settings.scope_to_named_organisation:
             return flt
         visible = [d for d in self.retriever.store.documents() if flt.allows_document(d)]
         named = named_organisations(question, visible)
+        if not named and history and refers_to_an_organisation(question):
+            for message in reversed(history):
+                if message.role == "user":
+                    named = named_organisations(message.content, visible)
+                    if named:
+                        break
         return replace(flt, organisations=named) if named else flt
 
     def prepare(
@@ -126,7 +135,7 @@ class AnswerService:
         language = self.language_of(question, history)
         standalone = self.standalone(question, history, language)
         t = timings.record("rewrite", t)
-        flt = self.scoped(standalone, flt)
+        flt = self.scoped(standalone, flt, history)
         passages = self.retriever.search(standalone, flt, k=k, language=language)
         t = timings.record("retrieval", t)
         evidence = measure(

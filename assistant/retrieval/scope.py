@@ -50,3 +50,16 @@ def named_organisations(question: str, documents: Iterable[StoredDocument]) -> t
                 found.add(doc.organisation)
                 break
     return tuple(sorted(found))
+
+
+#: "the municipality", "kommunen", "kommunens", "kommunen's": an organisation referred to,
+#: not named.
+ORGANISATION_REFERENCE = re.compile(
+    r"\bthe (?:municipality|council|county|region)\b|\bkommunen(?:s)?\b|\bregionen(?:s)?\b",
+    re.I,
+)
+
+
+def refers_to_an_organisation(question: str) -> bool:
+    """Whether ``question`` speaks of an organisation without naming it."""
+    return bool(ORGANISATION_REFERENCE.search(question))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.contract import Message
-from assistant.retrieval.scope import name_keys, named_organisations
+from assistant.retrieval.scope import name_keys, named_organisations, refers_to_an_organisation
 from vectorstore.filters import SearchFilter
 from vectorstore.records import StoredDocument
 
@@ -76,3 +76,32 @@ def test_the_abstain_view_is_the_whole_audience_whatever_the_filter_narrows(demo
     )
     assert narrowed_first.periods == whole.periods
     assert retriever.corpus_view(STAFF).periods == whole.periods
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "question,refers",
+    [
+        ("What will it take to succeed, according to the municipality?", True),
+        ("Hvad vil kommunen opnå?", True),
+        ("Vad gör kommunen för cyklisterna?", True),
+        ("Hvad er en kommuneplan?", False),
+        ("What is Agenda 2030?", False),
+    ],
+)
+def test_refers_to_an_organisation(question, refers):
+    assert refers_to_an_organisation(question) == refers
+
+
+@pytest.mark.integration
+def test_in_a_conversation_the_municipality_is_the_one_named_last(demo_core):
+    history = [
+        Message(role="user", content="Har Borlänge börjat genomföra sin miljöstrategi?"),
+        Message(role="assistant", content="Ja, strategin beslutades 2021."),
+    ]
+    question = Message(role="user", content="Vad vill kommunen uppnå med energin?")
+    answer = demo_core.answers.answer([*history, question], PUBLIC)
+    assert answer.passages
+    assert all(p.organisation == "Borlänge kommun" for p in answer.passages)
+    alone = demo_core.answers.answer([question], PUBLIC)
+    assert any(p.organisation != "Borlänge kommun" for p in alone.passages)
