@@ -21,12 +21,19 @@ TIME_QUESTION = re.compile(
     r"sedan när",
     re.I,
 )
-#: Danish "når" and Swedish "när" ask "when?" only where the question starts ("Når blev …?",
-#: "Och när ska …?"); further in they join a clause ("…, når strategien skal føres ud i livet",
-#: "… när det gäller parkering") and ask nothing. Swedish "når" is "reaches".
-WHEN_AT_START = {
-    "da": re.compile(r"^\W*(?:(?:og|men|så)\s+)?når\b", re.I),
-    "sv": re.compile(r"^\W*(?:(?:och|men|så)\s+)?när\b", re.I),
+#: Danish "når" and Swedish "när" ask "when?" where a question or a coordinated question starts
+#: ("Når blev …?", "…, och när kommer det första numret?") or where a verb follows at once (a
+#: question's word order: "når skal …"); elsewhere they join a clause ("…, når strategien skal
+#: føres ud i livet", "… när det gäller parkering") and ask nothing. Swedish "når" is "reaches".
+_WHEN_VERBS = (
+    r"skal|skulle|kan|kunne|vil|ville|bliver|blev|er|var|kommer|sker|går|får|starter|begynder|"
+    r"ska|skall|kunde|blir|är|händer|börjar|startar"
+)
+WHEN_ASKED = {
+    language: re.compile(
+        rf"(?:^|\b(?:{conjunctions})\s+){word}\b|\b{word}\s+(?:{_WHEN_VERBS})\b", re.I
+    )
+    for language, word, conjunctions in (("da", "når", "og|men"), ("sv", "när", "och|men"))
 }
 QUANTITY_QUESTION = re.compile(
     r"\bhvor mange\b|\bhvor meget\b|\bhvor stor|\bhur många\b|\bhur mycket\b|\bhur stor|"
@@ -89,16 +96,17 @@ def wanted_type(question: str, language: str | None = None) -> AnswerType | None
     """The kind of answer ``question`` asks for, if it is one we can check: the question word
     that comes first decides ("Hvornår går man i gang med at gøre op, hvor meget …?" asks when;
     the "hvor meget" is part of what is asked about). ``language`` is the question's, for
-    "når"/"när" (see ``WHEN_AT_START``); without one both are read."""
+    "når"/"när" (see ``WHEN_ASKED``); without one both are read."""
     found: list[tuple[int, int, AnswerType]] = []
     for order, (kind, pattern) in enumerate(
         (("amount", AMOUNT_QUESTION), ("quantity", QUANTITY_QUESTION), ("time", TIME_QUESTION))
     ):
         if m := pattern.search(question):
             found.append((m.start(), order, kind))
-    starts = [WHEN_AT_START[language]] if language in WHEN_AT_START else WHEN_AT_START.values()
-    if any(p.match(question) for p in starts):
-        found.append((0, 2, "time"))
+    starts = [WHEN_ASKED[language]] if language in WHEN_ASKED else WHEN_ASKED.values()
+    for pattern in starts:
+        if m := pattern.search(question.lstrip(" ¿¡\"'")):
+            found.append((m.start(), 2, "time"))
     return min(found)[2] if found else None
 
 

@@ -30,11 +30,15 @@ pytestmark = pytest.mark.unit
         # the first question word decides; a later one belongs to what is asked about
         ("Hvornår går man i gang med at gøre op, hvor meget areal der passes?", "time"),
         ("Hvor mange årsværk bruges, og hvornår?", "quantity"),
-        # "når"/"när" ask "when" at the start only; further in they join a clause
+        # "når"/"när" ask "when" where a (coordinated) question starts or a verb follows;
+        # elsewhere they join a clause
         ("Når blev strategien vedtaget?", "time"),
         ("Och när ska handlingsplanen vara klar?", "time"),
         ("Hvordan hænger målene sammen, når strategien skal føres ud i livet?", None),
         ("Vad händer när pilotprojektet är klart?", None),
+        ("Ger kommunen ut ett nyhetsbrev, och när kommer det första numret?", "time"),
+        ("Hvad er planen, og hvornår skal den vedtages?", "time"),
+        ("Projektet – når skal det være færdigt?", "time"),
     ],
 )
 def test_wanted_type(question, kind):
