@@ -111,6 +111,40 @@ def detect_language_with_confidence(
     return best, scores[best]
 
 
+#: Text in parentheses or quotes: usually a title or term quoted from a document.
+QUOTED = re.compile(r"\([^)]*\)|\"[^\"]*\"|“[^”]*”|„[^“”]*[“”]|«[^»]*»|”[^”]*”")
+SENTENCE_END = re.compile(r"[.!?:]\s*$")
+
+
+def question_words(text: str) -> str:
+    """The part of a question that is in the asker's language: without names and quoted titles.
+
+    "I live in Lyngby-Taarbæk – is the fee going to change?" is English; the place is Danish,
+    and for lingua's trigrams (and the æ cue) one Danish name outweighs a short English
+    sentence. Names are the capitalised words after the first word of a sentence; quoted or
+    parenthesised text is the document's words ("(Klimatilpasning og klimasikring)"). When
+    nothing would be left, the whole text is used.
+    """
+    text = QUOTED.sub(" ", text)
+    kept: list[str] = []
+    previous_end = 0
+    for match in _WORD.finditer(text):
+        word = match.group()
+        starts_sentence = not kept or SENTENCE_END.search(text[previous_end : match.start()])
+        previous_end = match.end()
+        if word[:1].isupper() and not starts_sentence:
+            continue
+        kept.append(word)
+    return " ".join(kept) if kept else text
+
+
+def detect_question_language_with_confidence(
+    text: str, candidates: Sequence[str] = DEFAULT_LANGUAGES
+) -> tuple[str, float]:
+    """:func:`detect_language_with_confidence` for a question: on its :func:`question_words`."""
+    return detect_language_with_confidence(question_words(text), candidates)
+
+
 def cue_counts(text: str, candidates: Sequence[str]) -> dict[str, int]:
     """Count the decisive letters and words in ``text`` for each candidate language.
 

@@ -19,7 +19,7 @@ from assistant.retrieval.passage import Passage
 from assistant.retrieval.retriever import HybridRetriever
 from assistant.retrieval.scope import named_organisations, refers_to_an_organisation
 from assistant.settings import Settings
-from ingestion.language import detect_language_with_confidence
+from ingestion.language import detect_question_language_with_confidence
 from vectorstore.analysis import SCANDINAVIAN
 from vectorstore.filters import SearchFilter
 from vectorstore.glossary import english_glossary
@@ -89,11 +89,11 @@ class AnswerService:
     def language_of(self, question: str, history: Sequence[Message]) -> str:
         """The question's language; a short ambiguous follow-up inherits the conversation's."""
         languages = self.settings.languages
-        language, confidence = detect_language_with_confidence(question, languages)
+        language, confidence = detect_question_language_with_confidence(question, languages)
         if confidence < LANGUAGE_CONFIDENCE:
             for m in reversed(history):
                 if m.role == "user":
-                    prev, prev_conf = detect_language_with_confidence(m.content, languages)
+                    prev, prev_conf = detect_question_language_with_confidence(m.content, languages)
                     if prev_conf > confidence:
                         return prev
                     break

@@ -16,7 +16,7 @@ from assistant.retrieval.fusion import rrf, structure_match
 from assistant.retrieval.hints import analyse
 from assistant.retrieval.passage import Passage
 from assistant.settings import Settings
-from ingestion.language import detect_language
+from ingestion.language import detect_question_language_with_confidence
 from vectorstore.analysis import SCANDINAVIAN, NearSpellings
 from vectorstore.filters import SearchFilter, chunk_allowed, visible_share
 from vectorstore.glossary import english_glossary
@@ -176,7 +176,7 @@ class HybridRetriever:
         if not (s.glossary and "en" in s.languages) and not s.cognates:
             return query
         if language is None:
-            language = detect_language(query, s.languages)
+            language = detect_question_language_with_confidence(query, s.languages)[0]
         extra = ""
         if language == "en" and s.glossary:
             extra = english_glossary().translate(query, s.languages)

@@ -114,3 +114,28 @@ def test_cues_count_letters_and_words():
     assert cue_counts("Vad är målet för miljön?", ("da", "sv")) == {"da": 0, "sv": 5}
     # "for" is Danish and English: evidence for both, against Swedish.
     assert cue_counts("for", ("da", "sv", "en")) == {"da": 1, "sv": 0, "en": 1}
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("I live in Lyngby-Taarbæk – will the waste collection fee go up next year?", "en"),
+        ("Who decides on the nature plan for Mølleådalen?", "en"),
+        ("Which steps are planned for flooding (Klimatilpasning og klimasikring)?", "en"),
+        ("Is the Gasværksvej project on schedule?", "en"),
+        ("Hvad sker der med Gasværksvej?", "da"),
+        ("Vad gör Borlänge?", "sv"),
+    ],
+)
+def test_names_and_quoted_titles_do_not_decide_a_questions_language(question, expected):
+    from ingestion.language import detect_question_language_with_confidence
+
+    assert detect_question_language_with_confidence(question, ("da", "sv", "en"))[0] == expected
+
+
+def test_question_words_drop_names_and_quotes_but_keep_sentence_starts():
+    from ingestion.language import question_words
+
+    assert question_words("Hvad gør Lyngby-Taarbæk? Og Borlänge?") == "Hvad gør Og"
+    assert question_words('What does "Nu till action" say?') == "What does say"
+    assert question_words("Borlänge") == "Borlänge"  # a name alone is all there is
