@@ -112,6 +112,23 @@ GENERIC_WORDS = {
 }  # fmt: skip
 
 
+#: Words that only make sense after something was said: "also", "still", "then", "more",
+#: "those", "of that": a question using them continues the conversation however many words of
+#: its own it has ("Hvornår kommer sagen så op hos politikerne?", "Har det där kapitlet också
+#: egna mål?", "How are those turned into something more concrete?").
+CONTINUES = re.compile(
+    r"\b(?:også|också|also|too|stadig|fortfarande|still|"
+    r"så(?! (?:mange|meget|længe|stor|store|snart|godt|vidt|fremt|många|mycket|länge|långt))|"
+    r"sen|då|then|flere|fler|"
+    r"dem|disse|dessa|those|these|"
+    r"(?:det|den|de) där|"
+    # "that" after a preposition or verb points back ("attached to that goal", "part of that");
+    # after a noun it starts a relative clause ("the projects that CTMB hands over")
+    r"(?:to|of|about|on|with|for|in|from|by|at|is|was|does|did) that)\b",
+    re.I,
+)
+
+
 def content_words(text: str) -> list[str]:
     return [
         w
@@ -130,7 +147,7 @@ def is_follow_up(question: str) -> bool:
     subject = [w for w in content if w not in GENERIC_WORDS]
     if BACK_REFERENCE.search(question) and len(subject) < MIN_CONTENT_WORDS:
         return True
-    return len(content) == 0
+    return len(content) == 0 or bool(CONTINUES.search(question))
 
 
 def _time_span(text: str) -> tuple[int, int] | None:

@@ -24,6 +24,13 @@ HISTORY = [
         ("Og i tredje kvartal?", True),
         ("Hvad gør kommunen for at nå målet om klimaneutralitet?", False),
         ("Which committee approved the cycling action plan in Lyngby?", False),
+        # words that continue a conversation, however many words of its own the question has
+        ("Hvornår skal cykelstien så anlægges langs åen?", True),
+        ("Har det där programmet också en budget för cykelvägar?", True),
+        ("Is there any deadline attached to that new climate target?", True),
+        ("Hvor mange af dem bliver færdige i de nordlige bydele?", True),
+        ("Which centre carries out the road projects that CTMB hands over?", False),
+        ("Hvorfor er der så mange elbiler i kommunens bilpark i 2025?", False),
     ],
 )
 def test_which_questions_lean_on_the_history(question, follow_up):
