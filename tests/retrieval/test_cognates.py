@@ -57,6 +57,7 @@ def test_only_danish_and_swedish_questions_get_near_spellings(demo_core):
         demo_core.embedder,
         demo_core.settings.model_copy(update={"glossary": False}),
     )
+    no_glossary.warm_up()
     english = "What happens with jordvärme?"
     assert no_glossary._lexical_query(english, "en") == english
     assert "jordvarme" in no_glossary._lexical_query("Vad händer med jordvärme?", "sv")
