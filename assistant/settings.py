@@ -89,7 +89,8 @@ class Settings(BaseSettings):
     glossary: bool = Field(
         True,
         description="Match English questions' words against Danish and Swedish text through "
-        "the glossary (vectorstore/glossary_en.tsv) in BM25 and the abstain check.",
+        "the glossary (vectorstore/glossary_en.tsv) in BM25 and the abstain check; in BM25 "
+        "also a Danish question's words against Swedish text and vice versa.",
     )
     cognates: bool = Field(
         True,

@@ -59,13 +59,27 @@ def parse(lines: Iterable[str]) -> list[Entry]:
 
 
 class Glossary:
-    """Looks up the Danish and Swedish words for an English text, longest phrases first."""
+    """Looks up the Danish and Swedish words for an English text, longest phrases first; and,
+    through the same entries, the Swedish words for Danish text and the Danish for Swedish."""
 
     def __init__(self, entries: Iterable[Entry]) -> None:
+        entries = list(entries)
         self.by_phrase: dict[tuple[str, ...], list[Entry]] = {}
         for entry in entries:
             self.by_phrase.setdefault(entry.english, []).append(entry)
         self.longest = max((len(k) for k in self.by_phrase), default=0)
+        # Danish stems -> Swedish words and Swedish stems -> Danish words, one entry being one
+        # concept in three languages ("evaluate": evaluering | utvärdering).
+        self._neighbours: dict[str, dict[tuple[str, ...], set[str]]] = {"da": {}, "sv": {}}
+        for entry in entries:
+            for language, source, target in (
+                ("da", entry.danish, entry.swedish),
+                ("sv", entry.swedish, entry.danish),
+            ):
+                for alternative in source if target else ():
+                    stems = tuple(stem_all(words(alternative), language))
+                    if stems:
+                        self._neighbours[language].setdefault(stems, set()).update(target)
 
     def matches(self, text: str) -> list[Entry]:
         """The entries whose English words occur in ``text``; a word inside a matched phrase
@@ -94,6 +108,31 @@ class Glossary:
                 out.extend(entry.danish)
             if "sv" in wanted:
                 out.extend(entry.swedish)
+        return " ".join(dict.fromkeys(out))
+
+    def neighbour_words(self, text: str, language: str) -> str:
+        """For Danish ``text`` the Swedish words of the entries it uses, for Swedish text the
+        Danish ones ("" for other languages or nothing known), longest phrases first.
+
+        Near-spellings join the two languages where they spell one word differently
+        ("jordvärme"/"jordvarme"); the glossary joins them where they use different words
+        ("utvärdera"/"evaluere", "delad mobilitet"/"delemobilitet")."""
+        table = self._neighbours.get(language)
+        if not table:
+            return ""
+        longest = max(len(k) for k in table)
+        stems = stem_all(words(text), language)
+        out: list[str] = []
+        i = 0
+        while i < len(stems):
+            for size in range(min(longest, len(stems) - i), 0, -1):
+                found = table.get(tuple(stems[i : i + size]))
+                if found:
+                    out.extend(sorted(found))
+                    i += size
+                    break
+            else:
+                i += 1
         return " ".join(dict.fromkeys(out))
 
 

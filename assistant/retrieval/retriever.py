@@ -171,17 +171,20 @@ class HybridRetriever:
 
     def _lexical_query(self, query: str, language: str | None) -> str:
         """The BM25 query: the question, plus for an English one its glossary words and for a
-        Danish or Swedish one the corpus's near-spellings of the words the corpus lacks."""
+        Danish or Swedish one the corpus's near-spellings of the words the corpus lacks and the
+        neighbour language's glossary words."""
         s = self.settings
-        if not (s.glossary and "en" in s.languages) and not s.cognates:
+        if not s.glossary and not s.cognates:
             return query
         if language is None:
             language = detect_question_language_with_confidence(query, s.languages)[0]
         extra = ""
-        if language == "en" and s.glossary:
+        if language == "en" and s.glossary and "en" in s.languages:
             extra = english_glossary().translate(query, s.languages)
-        elif language in SCANDINAVIAN and s.cognates:
-            extra = " ".join(w for near in self.cognates(query).values() for w in near)
+        elif language in SCANDINAVIAN:
+            near = [w for found in self.cognates(query).values() for w in found]
+            neighbours = english_glossary().neighbour_words(query, language) if s.glossary else ""
+            extra = " ".join([*near, neighbours]).strip()
         return f"{query} {extra}" if extra else query
 
     def cognates(self, text: str) -> dict[str, list[str]]:

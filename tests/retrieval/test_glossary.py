@@ -78,7 +78,10 @@ def test_the_query_language_is_detected_when_not_given(demo_core):
     )
     assert "nyhedsbrev" in retriever._lexical_query("When is the newsletter sent out?", None)
     danish = "Hvornår sendes nyhedsbrevet ud?"
-    assert retriever._lexical_query(danish, None) == danish
+    # read as Danish: the Swedish words of the entries it uses, not the English glossary's
+    swedish = english_glossary().neighbour_words(danish, "da")
+    assert "nyhetsbrev" in swedish
+    assert retriever._lexical_query(danish, None) == f"{danish} {swedish}"
 
 
 @pytest.mark.integration
@@ -114,3 +117,37 @@ def test_an_english_count_of_something_no_document_mentions(question, unknown):
     vocabulary = {"fokusområde", "fokusområden", "centret", "strategi"}
     language = "en" if question.startswith("How") else "da"
     assert unknown_english_focus(question, language, vocabulary, ("da", "sv", "en")) == unknown
+
+
+@pytest.mark.unit
+def test_danish_and_swedish_meet_through_the_entries():
+    glossary = Glossary(
+        parse(
+            [
+                "evaluate\tevaluere|evaluering\tutvärdera|utvärdering",
+                "shared mobility\tdelemobilitet\tdelad mobilitet",
+                "english only\t-\tbara svenska",
+            ]
+        )
+    )
+    assert glossary.neighbour_words("Vem ska utvärdera delad mobilitet?", "sv") == (
+        "evaluere evaluering delemobilitet"
+    )
+    assert glossary.neighbour_words("Hvem skal evaluere delemobilitet?", "da") == (
+        "utvärdera utvärdering delad mobilitet"
+    )
+    assert glossary.neighbour_words("bara svenska", "sv") == ""  # no Danish side
+    assert glossary.neighbour_words("shared mobility", "en") == ""
+
+
+@pytest.mark.integration
+def test_a_swedish_word_finds_the_danish_word_in_bm25(demo_core):
+    query = "buller från konstgräsplaner"  # Danish: støj fra kunstgræsbaner
+    found = demo_core.retriever.search(query, STAFF, k=3, mode="bm25", language="sv", expand=False)
+    assert found and all("Støj" in p.chunk.text for p in found)
+    plain = HybridRetriever(
+        demo_core.store,
+        demo_core.embedder,
+        demo_core.settings.model_copy(update={"glossary": False}),
+    )
+    assert not plain.search(query, STAFF, k=3, mode="bm25", language="sv", expand=False)
