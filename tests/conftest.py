@@ -45,6 +45,18 @@ def make_settings(data_dir: Path, **overrides):
     return Settings(data_dir=data_dir, **overrides)
 
 
+def retriever_with(core, **settings):
+    """A retriever over ``core``'s index with some settings changed (e.g. ``glossary=False``),
+    its BM25 index built."""
+    from assistant.retrieval.retriever import HybridRetriever
+
+    retriever = HybridRetriever(
+        core.store, core.embedder, core.settings.model_copy(update=settings)
+    )
+    retriever.warm_up()
+    return retriever
+
+
 @pytest.fixture(scope="session")
 def demo_corpus(tmp_path_factory) -> Path:
     """A private copy of the demo corpus (tests may not modify the checked-in one)."""

@@ -14,14 +14,16 @@ that a person can read and extend is easier to trust for the words that matter.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from vectorstore.analysis import stem_all, words
 
 GLOSSARY_FILE = Path(__file__).with_name("glossary_en.tsv")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,6 @@ class Glossary:
         self.by_phrase: dict[tuple[str, ...], list[Entry]] = {}
         for entry in entries:
             self.by_phrase.setdefault(entry.english, []).append(entry)
-        self.longest = max((len(k) for k in self.by_phrase), default=0)
         # Danish stems -> Swedish words and Swedish stems -> Danish words, one entry being one
         # concept in three languages ("evaluate": evaluering | utvärdering).
         self._neighbours: dict[str, dict[tuple[str, ...], set[str]]] = {"da": {}, "sv": {}}
@@ -85,18 +86,7 @@ class Glossary:
         """The entries whose English words occur in ``text``; a word inside a matched phrase
         is not looked up again ("public transport" is not also "public" and "transport")."""
         stems = stem_all(words(text), "en")
-        found: list[Entry] = []
-        i = 0
-        while i < len(stems):
-            for size in range(min(self.longest, len(stems) - i), 0, -1):
-                entries = self.by_phrase.get(tuple(stems[i : i + size]))
-                if entries:
-                    found.extend(entries)
-                    i += size
-                    break
-            else:
-                i += 1
-        return found
+        return [entry for entries in _longest_first(stems, self.by_phrase) for entry in entries]
 
     def translate(self, text: str, languages: Iterable[str] = ("da", "sv")) -> str:
         """The Danish and Swedish words for ``text``'s English words, as one text to analyse
@@ -120,20 +110,27 @@ class Glossary:
         table = self._neighbours.get(language)
         if not table:
             return ""
-        longest = max(len(k) for k in table)
         stems = stem_all(words(text), language)
-        out: list[str] = []
-        i = 0
-        while i < len(stems):
-            for size in range(min(longest, len(stems) - i), 0, -1):
-                found = table.get(tuple(stems[i : i + size]))
-                if found:
-                    out.extend(sorted(found))
-                    i += size
-                    break
-            else:
-                i += 1
-        return " ".join(dict.fromkeys(out))
+        found = (word for targets in _longest_first(stems, table) for word in sorted(targets))
+        return " ".join(dict.fromkeys(found))
+
+
+def _longest_first(stems: list[str], table: Mapping[tuple[str, ...], T]) -> list[T]:
+    """The values of the phrases of ``table`` found in ``stems``, left to right, each time the
+    longest phrase starting at a word; the words of a found phrase are not looked up again."""
+    longest = max((len(k) for k in table), default=0)
+    found: list[T] = []
+    i = 0
+    while i < len(stems):
+        for size in range(min(longest, len(stems) - i), 0, -1):
+            value = table.get(tuple(stems[i : i + size]))
+            if value:
+                found.append(value)
+                i += size
+                break
+        else:
+            i += 1
+    return found
 
 
 @lru_cache(maxsize=1)

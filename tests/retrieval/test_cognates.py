@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.retrieval.retriever import HybridRetriever
+from tests.conftest import retriever_with
 from vectorstore.analysis import Analyzer
 from vectorstore.filters import SearchFilter
 
@@ -35,10 +35,7 @@ def test_a_swedish_word_finds_the_danish_passage_in_bm25(demo_core):
 
     def search(**settings) -> list:
         # the glossary off in both: it knows "jordvärme" too, as a Swedish word of an entry
-        update = {"glossary": False, **settings}
-        retriever = HybridRetriever(
-            demo_core.store, demo_core.embedder, demo_core.settings.model_copy(update=update)
-        )
+        retriever = retriever_with(demo_core, **{"glossary": False, **settings})
         return retriever.search(query, STAFF, k=3, mode="bm25", language="sv", expand=False)
 
     with_cognates = search()
@@ -51,12 +48,7 @@ def test_only_danish_and_swedish_questions_get_near_spellings(demo_core):
     retriever = demo_core.retriever
     assert "jordvarme" in retriever._lexical_query("Vad händer med jordvärme?", "sv")
     # glossary off, so that only near-spellings could add words to the English question
-    no_glossary = HybridRetriever(
-        demo_core.store,
-        demo_core.embedder,
-        demo_core.settings.model_copy(update={"glossary": False}),
-    )
-    no_glossary.warm_up()
+    no_glossary = retriever_with(demo_core, glossary=False)
     english = "What happens with jordvärme?"
     assert no_glossary._lexical_query(english, "en") == english
     assert "jordvarme" in no_glossary._lexical_query("Vad händer med jordvärme?", "sv")

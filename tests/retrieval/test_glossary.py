@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.answering.evidence import measure
-from assistant.retrieval.retriever import HybridRetriever
+from tests.conftest import retriever_with
 from vectorstore.filters import SearchFilter
 from vectorstore.glossary import GLOSSARY_FILE, Glossary, english_glossary, parse
 
@@ -57,11 +57,7 @@ def test_an_english_word_finds_the_danish_text_in_bm25(demo_core):
         query, STAFF, k=3, mode="bm25", language="en", expand=False
     )
     assert with_glossary and all("nyhedsbrev" in p.chunk.text for p in with_glossary)
-    plain = HybridRetriever(
-        demo_core.store,
-        demo_core.embedder,
-        demo_core.settings.model_copy(update={"glossary": False}),
-    )
+    plain = retriever_with(demo_core, glossary=False)
     assert not any(
         "nyhedsbrev" in p.chunk.text
         for p in plain.search(query, STAFF, k=3, mode="bm25", language="en", expand=False)
@@ -71,11 +67,7 @@ def test_an_english_word_finds_the_danish_text_in_bm25(demo_core):
 @pytest.mark.integration
 def test_the_query_language_is_detected_when_not_given(demo_core):
     # near-spellings off, so that only the glossary could add words
-    retriever = HybridRetriever(
-        demo_core.store,
-        demo_core.embedder,
-        demo_core.settings.model_copy(update={"cognates": False}),
-    )
+    retriever = retriever_with(demo_core, cognates=False)
     assert "nyhedsbrev" in retriever._lexical_query("When is the newsletter sent out?", None)
     danish = "Hvornår sendes nyhedsbrevet ud?"
     # read as Danish: the Swedish words of the entries it uses, not the English glossary's
@@ -145,9 +137,5 @@ def test_a_swedish_word_finds_the_danish_word_in_bm25(demo_core):
     query = "buller från konstgräsplaner"  # Danish: støj fra kunstgræsbaner
     found = demo_core.retriever.search(query, STAFF, k=3, mode="bm25", language="sv", expand=False)
     assert found and all("Støj" in p.chunk.text for p in found)
-    plain = HybridRetriever(
-        demo_core.store,
-        demo_core.embedder,
-        demo_core.settings.model_copy(update={"glossary": False}),
-    )
+    plain = retriever_with(demo_core, glossary=False)
     assert not plain.search(query, STAFF, k=3, mode="bm25", language="sv", expand=False)
