@@ -17,7 +17,7 @@ from assistant.retrieval.hints import analyse
 from assistant.retrieval.passage import Passage
 from assistant.settings import Settings
 from ingestion.language import detect_question_language_with_confidence
-from vectorstore.analysis import SCANDINAVIAN, NearSpellings
+from vectorstore.analysis import SCANDINAVIAN
 from vectorstore.filters import SearchFilter, chunk_allowed, visible_share
 from vectorstore.glossary import english_glossary
 from vectorstore.lexical import LexicalIndex
@@ -70,8 +70,7 @@ class HybridRetriever:
             for q in c.quarters
         }
         vocabulary = self.lexical.vocabulary["staff" if flt.audience == "staff" else "public"]
-        spellings = NearSpellings(vocabulary) if self.settings.cognates else None
-        view = CorpusView(vocabulary, frozenset(periods), spellings)
+        view = CorpusView(vocabulary, frozenset(periods), self.settings.cognates)
         self._view = (key, view)  # one assignment: a concurrent reader sees key and view together
         return view
 
