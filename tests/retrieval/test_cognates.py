@@ -29,6 +29,16 @@ def test_a_missing_word_finds_its_near_spelling_and_known_words_are_left_alone()
     assert analyzer.cognates("Vem lägger fram det?") == {}
 
 
+@pytest.mark.unit
+def test_long_words_may_differ_in_more_letters():
+    from vectorstore.analysis import NearSpellings
+
+    spellings = NearSpellings({"affaldstilsyn", "grundvandsstand", "ligger"})
+    assert spellings.of("avfallstillsynen") == ["affaldstilsyn"]  # ratio 76, 16 letters
+    assert spellings.of("grundvattenstånd") == ["grundvandsstand"]  # 84
+    assert spellings.of("lägger") == []  # 83 for a 6-letter word: another word
+
+
 @pytest.mark.integration
 def test_a_swedish_word_finds_the_danish_passage_in_bm25(demo_core):
     query = "översyn av praxis för jordvärme"
