@@ -97,16 +97,19 @@ def wanted_type(question: str, language: str | None = None) -> AnswerType | None
     that comes first decides ("Hvornår går man i gang med at gøre op, hvor meget …?" asks when;
     the "hvor meget" is part of what is asked about). ``language`` is the question's, for
     "når"/"när" (see ``WHEN_ASKED``); without one both are read."""
+    text = question.lstrip(" ¿¡\"'")
+    when = [WHEN_ASKED[language]] if language in WHEN_ASKED else list(WHEN_ASKED.values())
     found: list[tuple[int, int, AnswerType]] = []
-    for order, (kind, pattern) in enumerate(
-        (("amount", AMOUNT_QUESTION), ("quantity", QUANTITY_QUESTION), ("time", TIME_QUESTION))
+    for order, (kind, patterns) in enumerate(
+        (
+            ("amount", [AMOUNT_QUESTION]),
+            ("quantity", [QUANTITY_QUESTION]),
+            ("time", [TIME_QUESTION, *when]),
+        )
     ):
-        if m := pattern.search(question):
-            found.append((m.start(), order, kind))
-    starts = [WHEN_ASKED[language]] if language in WHEN_ASKED else WHEN_ASKED.values()
-    for pattern in starts:
-        if m := pattern.search(question.lstrip(" ¿¡\"'")):
-            found.append((m.start(), 2, "time"))
+        for pattern in patterns:
+            if m := pattern.search(text):
+                found.append((m.start(), order, kind))
     return min(found)[2] if found else None
 
 

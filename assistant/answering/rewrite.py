@@ -112,8 +112,8 @@ GENERIC_WORDS = {
 }  # fmt: skip
 
 
-#: Words that only make sense after something was said: "also", "still", "then", "more",
-#: "those", "of that": a question using them continues the conversation however many words of
+#: Words that only make sense after something was said: "also", "still", "then", "flere/fler"
+#: ("more of them"), "those", "of that": a question using them continues the conversation however many words of
 #: its own it has ("Hvornår kommer sagen så op hos politikerne?", "Har det där kapitlet också
 #: egna mål?", "How are those turned into something more concrete?").
 CONTINUES = re.compile(
