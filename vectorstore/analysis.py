@@ -10,7 +10,7 @@ itself: no dictionary to ship, and it adapts to each municipality's terms.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from functools import lru_cache
 
 WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*|§\s?\d+", re.UNICODE)
@@ -322,9 +322,25 @@ class NearSpellings:
     """The words of a vocabulary spelt nearly like a given word, Danish and Swedish letters
     folded together (see ``FOLD``)."""
 
-    def __init__(self, vocabulary: Iterable[str]) -> None:
+    def __init__(self, vocabulary: Collection[str]) -> None:
+        self.vocabulary = vocabulary
         self.words = sorted(w for w in vocabulary if len(w) >= COGNATE_MIN_LENGTH and w.isalpha())
         self.folded = [w.translate(FOLD) for w in self.words]
+
+    def in_text(self, text: str) -> dict[str, list[str]]:
+        """For each word of ``text`` that the vocabulary lacks, its words spelt nearly like it.
+
+        A Swedish question about a Danish passage ("jordvärme", "årsverk",
+        "tillgänglighetsstrategin") shares no word with it, though a reader of either language
+        sees the same word ("jordvarme", "årsværk", "tilgængelighedsstrategien"). Words the
+        vocabulary has are left alone: they match already, and their near-spellings are other
+        words.
+        """
+        out: dict[str, list[str]] = {}
+        for word in dict.fromkeys(words(text)):
+            if word not in self.vocabulary and (near := self.of(word)):
+                out[word] = near
+        return out
 
     def of(self, word: str) -> list[str]:
         """Up to ``COGNATES_PER_WORD`` words, closest first; none for short or odd words."""
@@ -347,7 +363,6 @@ class Analyzer:
 
     def __init__(self, vocabulary: set[str] | None = None) -> None:
         self.vocabulary = vocabulary or set()
-        self._spellings: NearSpellings | None = None
 
     @staticmethod
     def vocabulary_of(texts: Iterable[str]) -> set[str]:
@@ -372,24 +387,6 @@ class Analyzer:
             parts = split_compound(token, self.vocabulary)
             if parts:
                 out.extend(stem_all(parts, language))
-        return out
-
-    def cognates(self, text: str) -> dict[str, list[str]]:
-        """For each word of ``text`` that the corpus lacks, the corpus words spelt nearly
-        like it.
-
-        A Swedish question about a Danish passage ("jordvärme", "årsverk",
-        "tillgänglighetsstrategin") shares no word with it, though a reader of either language
-        sees the same word ("jordvarme", "årsværk", "tilgængelighedsstrategien"). Words the
-        corpus has are left alone: they match already, and their near-spellings are other words.
-        """
-        spellings = self._spellings
-        if spellings is None:
-            spellings = self._spellings = NearSpellings(self.vocabulary)
-        out: dict[str, list[str]] = {}
-        for word in dict.fromkeys(words(text)):
-            if word not in self.vocabulary and (near := spellings.of(word)):
-                out[word] = near
         return out
 
     def query_terms(self, text: str, languages: Iterable[str]) -> list[str]:

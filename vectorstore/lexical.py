@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from vectorstore.analysis import Analyzer
+from vectorstore.analysis import Analyzer, NearSpellings
 from vectorstore.records import StoredChunk
 
 MASK_CACHE = 64
@@ -37,6 +37,7 @@ class LexicalIndex:
         #: Words and stems (all languages) per audience that can see them: what the corpus
         #: mentions at all. The answerer uses it to notice questions about things never mentioned.
         self.vocabulary: dict[str, frozenset[str]] = {"public": frozenset(), "staff": frozenset()}
+        self._spellings: dict[str, NearSpellings] = {}
 
     def ensure(
         self, signature: tuple[str, ...], load_chunks: Callable[[], list[StoredChunk]]
@@ -64,6 +65,7 @@ class LexicalIndex:
             self._analyzer.terms(t, c.language or "da") for t, c in zip(texts, chunks, strict=False)
         ]
         self.vocabulary = _vocabularies(texts, chunks, self.languages)
+        self._spellings = {}
         if not chunks:
             self._bm25 = None
             return
@@ -112,10 +114,19 @@ class LexicalIndex:
             top = np.argsort(-scores, kind="stable")
         return [(self.chunks[i], float(scores[i])) for i in top if scores[i] > 0]
 
-    def cognates(self, text: str) -> dict[str, list[str]]:
-        """Indexed words spelt nearly like each word of ``text`` the index lacks (see
-        ``Analyzer.cognates``)."""
-        return self._analyzer.cognates(text)
+    def spellings(self, audience: str) -> NearSpellings:
+        """Near-spellings among the words ``audience`` may see (built on first use after each
+        rebuild): what a public question is matched with never depends on staff documents."""
+        key = "staff" if audience == "staff" else "public"
+        found = self._spellings.get(key)
+        if found is None:
+            found = self._spellings[key] = NearSpellings(self.vocabulary[key])
+        return found
+
+    def cognates(self, text: str, audience: str) -> dict[str, list[str]]:
+        """For each word of ``text`` that ``audience``'s documents lack, their words spelt
+        nearly like it (see ``NearSpellings.in_text``)."""
+        return self.spellings(audience).in_text(text)
 
     def __len__(self) -> int:
         return len(self.chunks)

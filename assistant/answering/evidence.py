@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 
 from assistant.answering.rewrite import content_words
 from assistant.retrieval.hints import analyse
@@ -90,17 +89,12 @@ class CorpusView:
 
     vocabulary: Collection[str]
     periods: Collection[tuple[int, int | None]]
-    near_spellings: bool = False
-
-    @cached_property
-    def _spellings(self) -> NearSpellings:
-        # built on first use: only a "how many X" question in Danish or Swedish asks
-        return NearSpellings(self.vocabulary)
+    spellings: NearSpellings | None = None
 
     def spelt_nearly(self, word: str) -> bool:
         """Whether the corpus has a near-spelling of ``word`` (Swedish "årsverk" for the
         Danish "årsværk"): a Danish or Swedish word the corpus lacks may be its neighbour's."""
-        return self.near_spellings and bool(self._spellings.of(word))
+        return self.spellings is not None and bool(self.spellings.of(word))
 
 
 def _stems(word: str, languages: Sequence[str]) -> set[str]:

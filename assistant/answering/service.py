@@ -48,6 +48,7 @@ class Prepared:
     history: list[Message]
     passages: list[Passage]
     found: bool
+    audience: str = "public"
 
 
 class AnswerService:
@@ -149,7 +150,7 @@ class AnswerService:
         found = bool(passages) and evidence.sufficient(
             self.settings.abstain_min_dense, self.settings.abstain_min_coverage
         )
-        return Prepared(question, standalone, language, history, passages, found)
+        return Prepared(question, standalone, language, history, passages, found, flt.audience)
 
     def _abstain(self, prep: Prepared) -> AnswerOut:
         seen: dict[str, Suggestion] = {}
@@ -184,7 +185,9 @@ class AnswerService:
             translated_vector=self._translated_vector(prep),
             unit_vectors=self.retriever.store.unit_vectors([p.chunk_id for p in prep.passages]),
             near_spellings=(
-                self.retriever.cognates(prep.standalone) if prep.language in SCANDINAVIAN else {}
+                self.retriever.cognates(prep.standalone, prep.audience)
+                if prep.language in SCANDINAVIAN
+                else {}
             ),
         )
 

@@ -70,7 +70,8 @@ class HybridRetriever:
             for q in c.quarters
         }
         vocabulary = self.lexical.vocabulary["staff" if flt.audience == "staff" else "public"]
-        view = CorpusView(vocabulary, frozenset(periods), self.settings.cognates)
+        spellings = self.lexical.spellings(flt.audience) if self.settings.cognates else None
+        view = CorpusView(vocabulary, frozenset(periods), spellings)
         self._view = (key, view)  # one assignment: a concurrent reader sees key and view together
         return view
 
@@ -134,7 +135,8 @@ class HybridRetriever:
             mask = self.lexical.mask(
                 (signature, flt), lambda c: chunk_allowed(flt, c, allowed_keys)
             )
-            lexical = self.lexical.search(self._lexical_query(query, language), n, mask)
+            terms = self._lexical_query(query, language, flt.audience)
+            lexical = self.lexical.search(terms, n, mask)
 
         chunks = {c.chunk_id: c for c, _ in dense + lexical}
         for cid in unit_ranking:
@@ -168,7 +170,7 @@ class HybridRetriever:
             passages = self._expand(passages, flt, allowed_keys)
         return passages
 
-    def _lexical_query(self, query: str, language: str | None) -> str:
+    def _lexical_query(self, query: str, language: str | None, audience: str = "public") -> str:
         """The BM25 query: the question, plus for an English one its glossary words and for a
         Danish or Swedish one the corpus's near-spellings of the words the corpus lacks and the
         neighbour language's glossary words."""
@@ -181,15 +183,19 @@ class HybridRetriever:
         if language == "en" and s.glossary and "en" in s.languages:
             extra = english_glossary().translate(query, s.languages)
         elif language in SCANDINAVIAN:
-            near = [w for found in self.cognates(query).values() for w in found]
+            near = [w for found in self.cognates(query, audience).values() for w in found]
             neighbours = english_glossary().neighbour_words(query, language) if s.glossary else ""
             extra = " ".join([*near, neighbours]).strip()
         return f"{query} {extra}" if extra else query
 
-    def cognates(self, text: str) -> dict[str, list[str]]:
-        """The indexed near-spellings of each word of ``text`` the index lacks (none when
-        ``cognates`` is off)."""
-        return self.lexical.cognates(text) if self.settings.cognates else {}
+    def cognates(self, text: str, audience: str) -> dict[str, list[str]]:
+        """Near-spellings, among what ``audience`` may see, of each word of ``text`` that it
+        lacks (none when ``cognates`` is off)."""
+        if not self.settings.cognates:
+            return {}
+        if self.lexical.signature is None:
+            self.warm_up()  # otherwise as of the last search (which keeps it in step)
+        return self.lexical.cognates(text, audience)
 
     def _expand(
         self,
