@@ -202,7 +202,7 @@ def breakdown(retriever, embedder, rows: list[dict]) -> dict[str, dict]:
             mask = retriever.lexical.mask(
                 (signature, flt), lambda c: chunk_allowed(flt, c, allowed)
             )
-            retriever.lexical.search(question, n, mask)
+            retriever.lexical.search(question, n, mask, flt.audience)
 
         timed("BM25 side (cached visibility mask + search)", lexical)
     out: dict[str, dict] = {name: summarise_ms(values) for name, values in timings.items()}

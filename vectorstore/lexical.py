@@ -21,6 +21,11 @@ from vectorstore.records import StoredChunk
 MASK_CACHE = 64
 
 
+def audience_key(audience: str) -> str:
+    """Staff see everything; anyone else what is public."""
+    return "staff" if audience == "staff" else "public"
+
+
 class LexicalIndex:
     """A bm25s index over chunk header + quote, one Snowball stemmer per chunk language."""
 
@@ -32,7 +37,7 @@ class LexicalIndex:
         self._by_position: dict[tuple[str, int], StoredChunk] = {}
         self._masks: dict[object, np.ndarray] = {}
         self._bm25 = None
-        self._analyzer = Analyzer()
+        self._analyzers = {"staff": Analyzer(), "public": Analyzer()}
         self._lock = threading.Lock()
         #: Words and stems (all languages) per audience that can see them: what the corpus
         #: mentions at all. The answerer uses it to notice questions about things never mentioned.
@@ -60,9 +65,18 @@ class LexicalIndex:
         self._by_position = {(c.doc_id, c.index): c for c in chunks}
         self._masks = {}
         texts = [f"{c.header}\n{c.text}" for c in chunks]
-        self._analyzer = Analyzer(Analyzer.vocabulary_of(texts))
+        # Compounds are split into parts the corpus has on its own. A public question's only into
+        # parts public text has: what a citizen types is never matched through a word only staff
+        # documents have. (The chunks' own compounds are split with every part the corpus has.)
+        everything = Analyzer(Analyzer.vocabulary_of(texts))
+        public = Analyzer(
+            Analyzer.vocabulary_of(
+                t for t, c in zip(texts, chunks, strict=True) if c.audience == "public"
+            )
+        )
+        self._analyzers = {"staff": everything, "public": public}
         corpus = [
-            self._analyzer.terms(t, c.language or "da") for t, c in zip(texts, chunks, strict=False)
+            everything.terms(t, c.language or "da") for t, c in zip(texts, chunks, strict=True)
         ]
         self.vocabulary = _vocabularies(texts, chunks, self.languages)
         self._spellings = {}
@@ -98,11 +112,14 @@ class LexicalIndex:
             self._masks[key] = cached
         return cached
 
-    def search(self, query: str, k: int, mask: np.ndarray) -> list[tuple[StoredChunk, float]]:
-        """Top ``k`` chunks by BM25 among those ``mask`` admits (positive scores only)."""
+    def search(
+        self, query: str, k: int, mask: np.ndarray, audience: str = "public"
+    ) -> list[tuple[StoredChunk, float]]:
+        """Top ``k`` chunks by BM25 among those ``mask`` admits (positive scores only), the
+        query analysed with what ``audience`` may see."""
         if self._bm25 is None or k <= 0 or len(mask) != len(self.chunks) or not mask.any():
             return []
-        terms = self._analyzer.query_terms(query, self.languages)
+        terms = self._analyzers[audience_key(audience)].query_terms(query, self.languages)
         if not terms:
             return []
         scores = np.asarray(self._bm25.get_scores(terms), dtype=np.float32)
@@ -117,7 +134,7 @@ class LexicalIndex:
     def spellings(self, audience: str) -> NearSpellings:
         """Near-spellings among the words ``audience`` may see (built on first use after each
         rebuild): what a public question is matched with never depends on staff documents."""
-        key = "staff" if audience == "staff" else "public"
+        key = audience_key(audience)
         found = self._spellings.get(key)
         if found is None:
             found = self._spellings[key] = NearSpellings(self.vocabulary[key])

@@ -136,7 +136,7 @@ class HybridRetriever:
                 (signature, flt), lambda c: chunk_allowed(flt, c, allowed_keys)
             )
             terms = self._lexical_query(query, language, flt.audience)
-            lexical = self.lexical.search(terms, n, mask)
+            lexical = self.lexical.search(terms, n, mask, flt.audience)
 
         chunks = {c.chunk_id: c for c, _ in dense + lexical}
         for cid in unit_ranking:
