@@ -69,6 +69,7 @@ class Glossary:
         self.by_phrase: dict[tuple[str, ...], list[Entry]] = {}
         for entry in entries:
             self.by_phrase.setdefault(entry.english, []).append(entry)
+        self.longest = _longest(self.by_phrase)
         # Danish stems -> Swedish words and Swedish stems -> Danish words, one entry being one
         # concept in three languages ("evaluate": evaluering | utvärdering).
         self._neighbours: dict[str, dict[tuple[str, ...], set[str]]] = {"da": {}, "sv": {}}
@@ -81,12 +82,14 @@ class Glossary:
                     stems = tuple(stem_all(words(alternative), language))
                     if stems:
                         self._neighbours[language].setdefault(stems, set()).update(target)
+        self._neighbours_longest = {lang: _longest(t) for lang, t in self._neighbours.items()}
 
     def matches(self, text: str) -> list[Entry]:
         """The entries whose English words occur in ``text``; a word inside a matched phrase
         is not looked up again ("public transport" is not also "public" and "transport")."""
         stems = stem_all(words(text), "en")
-        return [entry for entries in _longest_first(stems, self.by_phrase) for entry in entries]
+        found = _longest_first(stems, self.by_phrase, self.longest)
+        return [entry for entries in found for entry in entries]
 
     def translate(self, text: str, languages: Iterable[str] = ("da", "sv")) -> str:
         """The Danish and Swedish words for ``text``'s English words, as one text to analyse
@@ -111,14 +114,19 @@ class Glossary:
         if not table:
             return ""
         stems = stem_all(words(text), language)
-        found = (word for targets in _longest_first(stems, table) for word in sorted(targets))
+        matched = _longest_first(stems, table, self._neighbours_longest[language])
+        found = (word for targets in matched for word in sorted(targets))
         return " ".join(dict.fromkeys(found))
 
 
-def _longest_first(stems: list[str], table: Mapping[tuple[str, ...], T]) -> list[T]:
-    """The values of the phrases of ``table`` found in ``stems``, left to right, each time the
-    longest phrase starting at a word; the words of a found phrase are not looked up again."""
-    longest = max((len(k) for k in table), default=0)
+def _longest(table: Mapping[tuple[str, ...], object]) -> int:
+    return max((len(k) for k in table), default=0)
+
+
+def _longest_first(stems: list[str], table: Mapping[tuple[str, ...], T], longest: int) -> list[T]:
+    """The values of the phrases of ``table`` (none longer than ``longest`` words) found in
+    ``stems``, left to right, each time the longest phrase starting at a word; the words of a
+    found phrase are not looked up again."""
     found: list[T] = []
     i = 0
     while i < len(stems):
