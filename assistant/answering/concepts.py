@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 
 from vectorstore.analysis import Analyzer, stem_all
 from vectorstore.glossary import Entry, english_glossary
@@ -32,7 +33,7 @@ FOCUS_SKIP = {
 }  # fmt: skip
 
 
-def matches(concept: Concept, terms: set[str]) -> bool:
+def matches(concept: Concept, terms: AbstractSet[str]) -> bool:
     return any(alternative <= terms for alternative in concept)
 
 

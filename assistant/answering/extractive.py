@@ -326,8 +326,8 @@ class ExtractiveGenerator:
                 # words are the documents' (an English adjective would be taken for X), and
                 # only when some sentence names X (the abstain check handles the rest).
                 counted = self.questions.focus(question, request.language, COUNT_QUESTION)
-                if counted and any(matches(counted, set(s.terms)) for s in scored):
-                    typed = [s for s in typed if matches(counted, set(s.terms))]
+                if counted and any(matches(counted, s.terms) for s in scored):
+                    typed = [s for s in typed if matches(counted, s.terms)]
             if not typed or typed[0].score < scored[0].score - TYPE_MARGIN:
                 return []
             scored = typed

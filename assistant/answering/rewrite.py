@@ -113,9 +113,9 @@ GENERIC_WORDS = {
 
 
 #: Words that only make sense after something was said: "also", "still", "then", "flere/fler"
-#: ("more of them"), "those", "of that": a question using them continues the conversation however many words of
-#: its own it has ("Hvornår kommer sagen så op hos politikerne?", "Har det där kapitlet också
-#: egna mål?", "How are those turned into something more concrete?").
+#: ("more of them"), "those", "of that": a question using them continues the conversation
+#: however many words of its own it has ("Hvornår kommer sagen så op hos politikerne?", "Har det
+#: där kapitlet också egna mål?", "How are those turned into something more concrete?").
 CONTINUES = re.compile(
     r"\b(?:også|också|also|too|stadig|fortfarande|still|"
     r"så(?! (?:mange|meget|længe|stor|store|snart|godt|vidt|fremt|många|mycket|länge|långt))|"

@@ -20,7 +20,7 @@ from ingestion.language import detect_question_language_with_confidence
 from vectorstore.analysis import SCANDINAVIAN
 from vectorstore.filters import SearchFilter, chunk_allowed, visible_share
 from vectorstore.glossary import english_glossary
-from vectorstore.lexical import LexicalIndex
+from vectorstore.lexical import LexicalIndex, audience_key
 from vectorstore.records import StoredChunk, version_signature
 from vectorstore.store import ChromaStore
 
@@ -69,7 +69,7 @@ class HybridRetriever:
             if chunk_allowed(audience, c, allowed)
             for q in c.quarters
         }
-        vocabulary = self.lexical.vocabulary["staff" if flt.audience == "staff" else "public"]
+        vocabulary = self.lexical.vocabulary[audience_key(flt.audience)]
         spellings = self.lexical.spellings(flt.audience) if self.settings.cognates else None
         view = CorpusView(vocabulary, frozenset(periods), spellings)
         self._view = (key, view)  # one assignment: a concurrent reader sees key and view together
